@@ -1,0 +1,115 @@
+import { globPitfall, globToRegExp, hasGlobSyntax, normalizeHost } from './glob.js';
+import type { Decision, DecisionFacts, RuleDefinition } from './types.js';
+
+interface CompiledRule {
+  order: number;
+  rule: RuleDefinition;
+  method: string | undefined;
+  host: RegExp | null; // null: exact host, looked up through the exact index
+}
+
+export interface Policy {
+  readonly rules: readonly RuleDefinition[];
+  /** False when no settings file existed: everything is denied and logs say why. */
+  readonly configured: boolean;
+  readonly warnings: readonly string[];
+  readonly exact: ReadonlyMap<string, readonly CompiledRule[]>;
+  readonly globs: readonly CompiledRule[];
+}
+
+export function compilePolicy(rules: readonly RuleDefinition[], configured = true): Policy {
+  const exact = new Map<string, CompiledRule[]>();
+  const globs: CompiledRule[] = [];
+  const warnings: string[] = [];
+  rules.forEach((rule, order) => {
+    const host = normalizeHost(rule.host);
+    const compiled: CompiledRule = {
+      order,
+      rule,
+      method: rule.method ? rule.method.toUpperCase() : undefined,
+      host: hasGlobSyntax(host) ? globToRegExp(host) : null,
+    };
+    if (compiled.host) globs.push(compiled);
+    else {
+      const list = exact.get(host) ?? [];
+      list.push(compiled);
+      exact.set(host, list);
+    }
+    const pitfall = globPitfall(host);
+    if (pitfall) warnings.push(`${rule.layer} settings, network[${rule.index}]: ${pitfall}`);
+  });
+  return { rules, configured, warnings, exact, globs };
+}
+
+function ruleApplies(c: CompiledRule, method: string | undefined, port: number | undefined): boolean {
+  if (method !== undefined && c.method !== undefined && c.method !== method) return false;
+  if (port !== undefined && c.rule.port !== undefined && c.rule.port !== port) return false;
+  return true;
+}
+
+export function describeRule(rule: RuleDefinition): string {
+  const method = rule.method ? ` method ${rule.method.toUpperCase()}` : '';
+  const port = rule.port !== undefined ? ` port ${rule.port}` : '';
+  return `${rule.layer} settings network[${rule.index}] (${rule.action} "${rule.host}"${method}${port})`;
+}
+
+/**
+ * Decide one host. The order mirrors sandcat's addon:
+ *  1. normalize the host (lower case, no trailing dot);
+ *  2. walk the rules top to bottom (local, project, user); a rule applies when its host glob
+ *     matches and, if the facts carry them, its method and port match. DNS and raw TCP carry no
+ *     method, so a rule's method is ignored for them;
+ *  3. the first rule that applies decides;
+ *  4. nothing applied: deny.
+ */
+export function decide(policy: Policy, facts: DecisionFacts): Decision {
+  const host = normalizeHost(facts.host);
+  const method = facts.method?.toUpperCase();
+  const what = method ? `${method} ${host}` : host;
+  if (!policy.configured) {
+    return { action: 'deny', rule: null, reason: 'no-settings', host, explain: `${what} denied: no settings file was found, so everything is denied` };
+  }
+  if (!host) return { action: 'deny', rule: null, reason: 'empty-host', host, explain: 'denied: the connection named no host' };
+
+  let best: CompiledRule | undefined;
+  for (const c of policy.exact.get(host) ?? []) {
+    if (ruleApplies(c, method, facts.port)) {
+      best = c;
+      break;
+    }
+  }
+  for (const c of policy.globs) {
+    if (best && c.order > best.order) break;
+    if (ruleApplies(c, method, facts.port) && c.host!.test(host)) {
+      best = c;
+      break;
+    }
+  }
+  if (!best) return { action: 'deny', rule: null, reason: 'no-rule-matched', host, explain: `${what} denied: no rule matched (default deny)` };
+  const { rule } = best;
+  return {
+    action: rule.action,
+    rule,
+    reason: rule.action === 'allow' ? 'matched-allow' : 'matched-deny',
+    host,
+    explain: `${what} ${rule.action === 'allow' ? 'allowed' : 'denied'} by ${describeRule(rule)}`,
+  };
+}
+
+/**
+ * A connection may claim several names (SNI, Host/:authority, the DNS name that led to its IP).
+ * It is allowed only if every distinct name is allowed; the first denial is returned.
+ */
+export function decideAll(policy: Policy, hosts: readonly string[], method?: string, port?: number): Decision {
+  let first: Decision | undefined;
+  const seen = new Set<string>();
+  for (const raw of hosts) {
+    const h = normalizeHost(raw);
+    if (seen.has(h)) continue;
+    seen.add(h);
+    const d = decide(policy, { host: h, method, port });
+    if (d.action === 'deny') return d;
+    first ??= d;
+  }
+  return first ?? decide(policy, { host: '', method, port });
+}

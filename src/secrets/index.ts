@@ -1,0 +1,1 @@
+export { SecretVault, SecretLeakError, type ResolvedSecret, type SubstitutionResult } from './vault.js';
