@@ -106,9 +106,9 @@ export class SecretVault {
    */
   substitute(text: string, host: string, binary = false): SubstitutionResult {
     const re = this.#placeholderRe;
-    if (!re || text.length === 0 || !text.includes('SANDCAT_') && !this.#hasCustomPlaceholders) {
-      if (!re || !this.#hasCustomPlaceholders || !re.test(text)) return { ok: true, text, substituted: [] };
-    }
+    if (!re || text.length === 0) return { ok: true, text, substituted: [] };
+    re.lastIndex = 0;
+    if (!re.test(text)) return { ok: true, text, substituted: [] };
     const h = normalizeHost(host);
     const substituted = new Set<string>();
     let leak: string | null = null;
@@ -124,11 +124,6 @@ export class SecretVault {
     });
     if (leak) return { ok: false, leak };
     return { ok: true, text: out, substituted: [...substituted] };
-  }
-
-  get #hasCustomPlaceholders(): boolean {
-    for (const p of this.#byPlaceholder.keys()) if (!p.includes('SANDCAT_')) return true;
-    return false;
   }
 
   /** Turn real values back into placeholders (responses the agent will read). */
