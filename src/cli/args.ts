@@ -1,0 +1,49 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { SandcatError } from '../errors.js';
+
+/**
+ * A flag with an environment twin and a default. `env` names the variable (SANDCAT_*) that
+ * supplies the value when the flag is absent; the flag always wins.
+ */
+export interface FlagSpec {
+  type: 'string' | 'boolean';
+  env?: string;
+  default?: string | boolean;
+  multiple?: boolean;
+  short?: string;
+  help: string;
+}
+
+export type FlagValues<T extends Record<string, FlagSpec>> = { [K in keyof T]: T[K]['type'] extends 'boolean' ? boolean : T[K]['multiple'] extends true ? string[] : string | undefined };
+
+export function parseFlags<T extends Record<string, FlagSpec>>(specs: T, args: string[], env: NodeJS.ProcessEnv = process.env): { values: FlagValues<T>; positionals: string[] } {
+  const options: NonNullable<ParseArgsConfig['options']> = {};
+  for (const [name, spec] of Object.entries(specs)) options[name] = { type: spec.type, multiple: spec.multiple, short: spec.short };
+  let parsed;
+  try {
+    parsed = parseArgs({ args, options, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw new SandcatError('E_USAGE', (err as Error).message, { hint: 'run with --help to see the options' });
+  }
+  const values: Record<string, unknown> = {};
+  for (const [name, spec] of Object.entries(specs)) {
+    let v: unknown = (parsed.values as Record<string, unknown>)[name];
+    if (v === undefined && spec.env && env[spec.env] !== undefined && env[spec.env] !== '') {
+      const raw = env[spec.env]!;
+      v = spec.type === 'boolean' ? !['0', 'false', 'no', 'off'].includes(raw.toLowerCase()) : raw;
+    }
+    if (v === undefined) v = spec.default ?? (spec.type === 'boolean' ? false : spec.multiple ? [] : undefined);
+    values[name] = v;
+  }
+  return { values: values as FlagValues<T>, positionals: parsed.positionals };
+}
+
+export function flagHelp(specs: Record<string, FlagSpec>): string {
+  return Object.entries(specs)
+    .map(([name, s]) => {
+      const flag = `--${name}${s.type === 'string' ? ' <value>' : ''}`;
+      const extra = [s.env ? `env ${s.env}` : '', s.default !== undefined && s.default !== false ? `default ${String(s.default)}` : ''].filter(Boolean).join('; ');
+      return `  ${flag.padEnd(30)} ${s.help}${extra ? ` (${extra})` : ''}`;
+    })
+    .join('\n');
+}
