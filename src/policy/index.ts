@@ -1,3 +1,3 @@
 export * from './types.js';
 export { compilePolicy, decide, decideAll, describeRule, type Policy } from './policy.js';
-export { normalizeHost, globToRegExp, globPitfall } from './glob.js';
+export { normalizeHost, globToRegExp, globPitfall, hasGlobSyntax, hostPatternProblem } from './glob.js';

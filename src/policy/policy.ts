@@ -1,4 +1,4 @@
-import { globPitfall, globToRegExp, hasGlobSyntax, normalizeHost } from './glob.js';
+import { globPitfall, globToRegExp, hasGlobSyntax, hostPatternProblem, normalizeHost } from './glob.js';
 import type { Decision, DecisionFacts, RuleDefinition } from './types.js';
 
 interface CompiledRule {
@@ -35,14 +35,15 @@ export function compilePolicy(rules: readonly RuleDefinition[], configured = tru
       list.push(compiled);
       exact.set(host, list);
     }
-    const pitfall = globPitfall(host);
-    if (pitfall) warnings.push(`${rule.layer} settings, network[${rule.index}]: ${pitfall}`);
+    const pitfall = hostPatternProblem(rule.host) ?? globPitfall(host);
+    if (pitfall) warnings.push(`${rule.file ?? `${rule.layer} settings`}: network[${rule.index}].host: ${pitfall}`);
   });
   return { rules, configured, warnings, exact, globs };
 }
 
-function ruleApplies(c: CompiledRule, method: string | undefined, port: number | undefined): boolean {
+function ruleApplies(c: CompiledRule, method: string | undefined, port: number | undefined, opaque: boolean): boolean {
   if (method !== undefined && c.method !== undefined && c.method !== method) return false;
+  if (opaque && method === undefined && c.method !== undefined && c.rule.action === 'allow') return false;
   if (port !== undefined && c.rule.port !== undefined && c.rule.port !== port) return false;
   return true;
 }
@@ -58,7 +59,7 @@ export function describeRule(rule: RuleDefinition): string {
  *  1. normalize the host (lower case, no trailing dot);
  *  2. walk the rules top to bottom (local, project, user); a rule applies when its host glob
  *     matches and, if the facts carry them, its method and port match. DNS and raw TCP carry no
- *     method, so a rule's method is ignored for them;
+ *     method, so a rule's method is ignored for them (with `opaque`, a method rule may only deny);
  *  3. the first rule that applies decides;
  *  4. nothing applied: deny.
  */
@@ -73,14 +74,14 @@ export function decide(policy: Policy, facts: DecisionFacts): Decision {
 
   let best: CompiledRule | undefined;
   for (const c of policy.exact.get(host) ?? []) {
-    if (ruleApplies(c, method, facts.port)) {
+    if (ruleApplies(c, method, facts.port, facts.opaque === true)) {
       best = c;
       break;
     }
   }
   for (const c of policy.globs) {
     if (best && c.order > best.order) break;
-    if (ruleApplies(c, method, facts.port) && c.host!.test(host)) {
+    if (ruleApplies(c, method, facts.port, facts.opaque === true) && c.host!.test(host)) {
       best = c;
       break;
     }
@@ -100,16 +101,16 @@ export function decide(policy: Policy, facts: DecisionFacts): Decision {
  * A connection may claim several names (SNI, Host/:authority, the DNS name that led to its IP).
  * It is allowed only if every distinct name is allowed; the first denial is returned.
  */
-export function decideAll(policy: Policy, hosts: readonly string[], method?: string, port?: number): Decision {
+export function decideAll(policy: Policy, hosts: readonly string[], method?: string, port?: number, options: { opaque?: boolean } = {}): Decision {
   let first: Decision | undefined;
   const seen = new Set<string>();
   for (const raw of hosts) {
     const h = normalizeHost(raw);
     if (seen.has(h)) continue;
     seen.add(h);
-    const d = decide(policy, { host: h, method, port });
+    const d = decide(policy, { host: h, method, port, opaque: options.opaque });
     if (d.action === 'deny') return d;
     first ??= d;
   }
-  return first ?? decide(policy, { host: '', method, port });
+  return first ?? decide(policy, { host: '', method, port, opaque: options.opaque });
 }

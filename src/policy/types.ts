@@ -12,6 +12,8 @@ export interface RuleDefinition {
   layer: Layer;
   /** Position in its own file's `network` array, from 0 (disabled rules still count). */
   index: number;
+  /** The settings file the rule came from, for messages. */
+  file?: string;
 }
 
 /** Everything a decision may depend on. Absent method/port mean "not applicable" (DNS, raw TCP). */
@@ -19,6 +21,13 @@ export interface DecisionFacts {
   host: string;
   method?: string;
   port?: number;
+  /**
+   * The connection carries requests whose method the proxy cannot see (raw TCP, TLS relayed with
+   * `intercept: false`). sandcat's rule "no method: match on host" is right for DNS, but for such
+   * a connection it would let `{"allow", "*", "GET"}` open a byte pipe anywhere. With `opaque`, a
+   * rule that names a method can still deny, but cannot allow. Off by default (sandcat semantics).
+   */
+  opaque?: boolean;
 }
 
 export type DecisionReason = 'matched-allow' | 'matched-deny' | 'no-rule-matched' | 'no-settings' | 'empty-host';

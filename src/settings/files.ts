@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { SettingsError } from '../errors.js';
 import { mergeLayers, type RawLayer } from './merge.js';
 import type { Settings } from './model.js';
 
@@ -18,17 +19,26 @@ export function layerFiles(paths: SettingsPaths): { layer: RawLayer['layer']; fi
   ];
 }
 
-function readIfPresent(file: string): string | null {
+function readIfPresent(file: string, warnings: string[]): string | null {
   try {
     return readFileSync(file, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') return null;
-    throw err;
+    if (code === 'EISDIR') {
+      // Docker creates an empty directory when a bind-mounted host file does not exist.
+      warnings.push(`${file} is a directory, not a settings file (Docker creates one when the host file is missing); skipped`);
+      return null;
+    }
+    if (code === 'EACCES' || code === 'EPERM') throw new SettingsError(file, '', 'cannot be read (permission denied)', 'make the file readable by the user the proxy runs as, e.g. chmod a+r');
+    throw new SettingsError(file, '', `cannot be read: ${(err as Error).message}`);
   }
 }
 
 /** Read all three layers (a missing file is skipped) and merge them. Throws SettingsError. */
 export function loadSettings(paths: SettingsPaths): Settings {
-  return mergeLayers(layerFiles(paths).map(({ layer, file }) => ({ layer, file, text: readIfPresent(file) })));
+  const readWarnings: string[] = [];
+  const settings = mergeLayers(layerFiles(paths).map(({ layer, file }) => ({ layer, file, text: readIfPresent(file, readWarnings) })));
+  settings.warnings.unshift(...readWarnings);
+  return settings;
 }

@@ -8,6 +8,8 @@ export interface SecretDefinition {
   hosts: string[];
   placeholder: string;
   layer: Layer;
+  /** The settings file that defined it (the winning layer's), for messages. */
+  file?: string;
 }
 
 export interface LayerSource {
