@@ -153,12 +153,13 @@ export class UpstreamResolver {
     const running = byName.get(name);
     if (running) return running;
     const servers = this.#servers;
-    const p = this.#exchange(name, qtype, servers).then((answer) => {
-      // Cache only if the server list did not change meanwhile (a reload flushed the cache).
-      if (this.#servers === servers) this.#cache.set(qtype, name, answer);
-      byName!.delete(name);
-      return answer;
-    });
+    const p = this.#exchange(name, qtype, servers)
+      .then((answer) => {
+        // Cache only if the server list did not change meanwhile (a reload flushed the cache).
+        if (this.#servers === servers) this.#cache.set(qtype, name, answer);
+        return answer;
+      })
+      .finally(() => byName!.delete(name));
     byName.set(name, p);
     return p;
   }

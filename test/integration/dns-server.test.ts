@@ -333,6 +333,28 @@ describe('DNS server', () => {
   });
 });
 
+describe('DNS server on a dual-stack listener', () => {
+  it('answers v4 and v6 clients on "::" and records v4 clients under their plain address', async () => {
+    const upstream = await startFakeUpstream({ zone: ZONE });
+    const state = new LiveState(snapshotOf(baseSettings(true)));
+    const attribution = new NameAttribution();
+    const { logger, lines } = captureLogger();
+    const server = await startDnsServer({ host: '::', port: 0, state, attribution, resolver: new UpstreamResolver(state, { port: upstream.port }), logger });
+    try {
+      const v4 = await dig(server.udpPort, 'allowed.test');
+      expect(v4).toContain('status: NOERROR');
+      const { stdout: v6 } = await run('dig', ['@::1', '-p', String(server.udpPort), '+time=3', '+tries=1', 'allowed.test', 'AAAA'], { timeout: 15_000 });
+      expect(v6).toContain('2001:db8::10');
+      expect(attribution.namesFor('127.0.0.1', '192.0.2.10')).toEqual(['allowed.test']);
+      expect(attribution.namesFor('::1', '2001:db8::10')).toEqual(['allowed.test']);
+      expect(lines.filter((l) => l.msg === 'dns lookup').map((l) => l.client)).toEqual(['127.0.0.1', '::1']);
+    } finally {
+      await server.close();
+      await upstream.close();
+    }
+  });
+});
+
 describe('UpstreamResolver.lookup', () => {
   let upstream: FakeUpstream;
   beforeAll(async () => {
