@@ -18,7 +18,8 @@ export type FlagValues<T extends Record<string, FlagSpec>> = { [K in keyof T]: T
 
 export function parseFlags<T extends Record<string, FlagSpec>>(specs: T, args: string[], env: NodeJS.ProcessEnv = process.env): { values: FlagValues<T>; positionals: string[] } {
   const options: NonNullable<ParseArgsConfig['options']> = {};
-  for (const [name, spec] of Object.entries(specs)) options[name] = { type: spec.type, multiple: spec.multiple, short: spec.short };
+  // parseArgs rejects keys present with the value undefined, so only copy what is set.
+  for (const [name, spec] of Object.entries(specs)) options[name] = { type: spec.type, ...(spec.multiple ? { multiple: true } : {}), ...(spec.short ? { short: spec.short } : {}) };
   let parsed;
   try {
     parsed = parseArgs({ args, options, allowPositionals: true, strict: true });
