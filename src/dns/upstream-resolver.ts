@@ -57,6 +57,12 @@ export interface UpstreamResolverOptions {
   maxNegativeTtl?: number;
   /** TTL of `extra_hosts` answers (s, default 60; they change only on reload). */
   extraHostsTtl?: number;
+  /**
+   * Distinct upstream resolutions in flight, at most (default 1024). Beyond it new ones get
+   * SERVFAIL at once: a flood of random allowed subdomains against a slow upstream must not
+   * exhaust sockets or memory.
+   */
+  maxInflight?: number;
 }
 
 /** What the resolver reads from the live state: the settings, fresh on every query. */
@@ -86,6 +92,8 @@ export class UpstreamResolver {
   readonly #extraHostsTtl: number;
   readonly #cache: AnswerCache;
   readonly #inflight = new Map<number, Map<string, Promise<DnsAnswer>>>();
+  #inflightCount = 0;
+  readonly #maxInflight: number;
   /** The settings list the current servers came from (identity), or null for the system's. */
   #serversFrom: readonly string[] | null | undefined = undefined;
   #serversKey = '';
@@ -104,6 +112,7 @@ export class UpstreamResolver {
     this.#analyze = { maxCacheTtl: options.maxCacheTtl ?? 3600, maxNegativeTtl: options.maxNegativeTtl ?? 300 };
     this.#extraHostsTtl = options.extraHostsTtl ?? 60;
     this.#cache = new AnswerCache(options.cacheEntries ?? 10_000);
+    this.#maxInflight = options.maxInflight ?? 1024;
   }
 
   /** The servers the next query will use. */
@@ -152,6 +161,10 @@ export class UpstreamResolver {
     }
     const running = byName.get(name);
     if (running) return running;
+    if (this.#inflightCount >= this.#maxInflight) {
+      return Promise.resolve(syntheticEmptyAnswer(nameWireOrRoot(name), qtype, RCODE.SERVFAIL, now, `more than ${this.#maxInflight} upstream lookups in flight`));
+    }
+    this.#inflightCount++;
     const servers = this.#servers;
     const p = this.#exchange(name, qtype, servers)
       .then((answer) => {
@@ -159,7 +172,10 @@ export class UpstreamResolver {
         if (this.#servers === servers) this.#cache.set(qtype, name, answer);
         return answer;
       })
-      .finally(() => byName!.delete(name));
+      .finally(() => {
+        this.#inflightCount--;
+        byName!.delete(name);
+      });
     byName.set(name, p);
     return p;
   }
@@ -301,6 +317,14 @@ export class UpstreamResolver {
       if (!anyTransportFailure) break; // every server answered (badly): more rounds won't help
     }
     return syntheticEmptyAnswer(nameWire, qtype, RCODE.SERVFAIL, Date.now(), lastError);
+  }
+}
+
+function nameWireOrRoot(name: string): Buffer {
+  try {
+    return encodeName(name);
+  } catch {
+    return Buffer.from([0]);
   }
 }
 

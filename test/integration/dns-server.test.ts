@@ -390,8 +390,40 @@ describe('UpstreamResolver.lookup', () => {
       ]);
       expect(await resolver.lookupAddresses('v6only.test', 0, false)).toEqual([{ address: '::1', family: 6 }]);
       await expect(resolver.lookupAddresses('v6only.test', 4)).rejects.toMatchObject({ code: 'ENOTFOUND' });
+      await expect(resolver.lookupAddresses('bad name.test')).rejects.toMatchObject({ code: 'ENOTFOUND' });
     } finally {
       target.close();
+    }
+  });
+
+  it('fails with ESERVFAIL, not a hang, when no upstream answers', async () => {
+    const dead = createSocket('udp4'); // bound and silent: queries time out
+    await new Promise<void>((resolve) => dead.bind(0, '127.0.0.1', resolve));
+    const state = new LiveState(snapshotOf({ network: [], dns_servers: ['127.0.0.1'] }));
+    const resolver = new UpstreamResolver(state, { port: dead.address().port, timeoutMs: 200, totalTimeoutMs: 1000 });
+    try {
+      const started = Date.now();
+      await expect(resolver.lookupAddresses('svc.test')).rejects.toMatchObject({ code: 'ESERVFAIL' });
+      expect(Date.now() - started).toBeLessThan(1500);
+      const err = await new Promise<NodeJS.ErrnoException | null>((resolve) => {
+        const c = connect({ host: 'svc.test', port: 9, lookup: resolver.lookup });
+        c.on('error', resolve);
+        c.on('connect', () => resolve(null));
+      });
+      expect(err?.code).toBe('ESERVFAIL');
+      // A flood of distinct names against a silent upstream is capped, not queued without bound.
+      const capped = new UpstreamResolver(state, { port: dead.address().port, timeoutMs: 300, totalTimeoutMs: 600, maxInflight: 2 });
+      const t0 = Date.now();
+      const third = capped.resolve('c.svc.test', 1);
+      void capped.resolve('a.svc.test', 1);
+      void capped.resolve('b.svc.test', 1);
+      const fourth = await capped.resolve('d.svc.test', 1);
+      expect(fourth.rcode).toBe(2);
+      expect(fourth.error).toContain('in flight');
+      expect(Date.now() - t0).toBeLessThan(100);
+      expect((await third).error).toContain('no answer');
+    } finally {
+      dead.close();
     }
   });
 });
