@@ -2,7 +2,7 @@
  * @peculiar/x509 loads tsyringe, which refuses to load without the Reflect metadata API
  * (normally the `reflect-metadata` package). x509 only needs the basic get/define calls, so a
  * small WeakMap-backed stand-in is enough; it is installed only when nothing else provided one.
- * Import this module before @peculiar/x509.
+ * Import this module before @peculiar/x509 (the daemon entry imports it first; so does the lab).
  */
 type Store = Map<unknown, unknown>;
 const metadata = new WeakMap<object, Map<string | symbol | undefined, Store>>();

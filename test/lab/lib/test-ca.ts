@@ -5,7 +5,7 @@
  */
 import { webcrypto } from 'node:crypto';
 import { isIP } from 'node:net';
-import './reflect-shim.js';
+import '../../../src/daemon/reflect-shim.js';
 import * as x509 from '@peculiar/x509';
 
 x509.cryptoProvider.set(webcrypto as unknown as Crypto);
