@@ -1,0 +1,169 @@
+import { execFileSync, spawn, type StdioOptions } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { parse as parseJsonc, printParseErrorCode, type ParseError } from 'jsonc-parser';
+import { SandcatError } from '../errors.js';
+
+/**
+ * Finding a sandcat project's compose files and the compose program to run them with.
+ * docker-compose v1 has no `include:`, so a project is always several `-f` files, in the order its
+ * devcontainer.json lists them (the first file's directory is where relative paths resolve).
+ */
+
+export interface ComposeTool {
+  /** The program and its leading arguments: ["docker", "compose"] or ["docker-compose"]. */
+  argv: string[];
+  kind: 'v1' | 'v2';
+  version: string;
+}
+
+function probe(argv: string[]): string | null {
+  try {
+    const out = execFileSync(argv[0]!, [...argv.slice(1), 'version', '--short'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 15_000 });
+    return out.trim().replace(/^v/, '') || null;
+  } catch {
+    return null;
+  }
+}
+
+function kindOf(version: string): 'v1' | 'v2' {
+  return /^1\./.test(version) ? 'v1' : 'v2';
+}
+
+/**
+ * `docker compose` (v2) when the plugin answers, else `docker-compose` (v1, or a standalone v2).
+ * SANDCAT_COMPOSE (e.g. "docker-compose" or "podman compose") picks one explicitly.
+ */
+export function detectComposeTool(env: NodeJS.ProcessEnv = process.env): ComposeTool {
+  const explicit = env.SANDCAT_COMPOSE?.trim();
+  const candidates = explicit ? [explicit.split(/\s+/)] : [['docker', 'compose'], ['docker-compose']];
+  for (const argv of candidates) {
+    const version = probe(argv);
+    if (version) return { argv, kind: kindOf(version), version };
+  }
+  throw new SandcatError('E_NO_COMPOSE', explicit ? `"${explicit} version" failed (SANDCAT_COMPOSE)` : 'neither "docker compose" nor "docker-compose" works here', {
+    hint: explicit ? 'fix SANDCAT_COMPOSE or unset it' : 'install Docker with the compose plugin (or docker-compose), and check that the engine is running',
+  });
+}
+
+/** `!reset` (removing a key set by an earlier file) exists from docker compose 2.24. */
+export function supportsReset(tool: Pick<ComposeTool, 'kind' | 'version'>): boolean {
+  if (tool.kind !== 'v2') return false;
+  const [maj = 0, min = 0] = tool.version.split('.').map((n) => parseInt(n, 10));
+  return maj > 2 || (maj === 2 && min >= 24);
+}
+
+export interface DevcontainerConfig {
+  file: string;
+  dir: string;
+  text: string;
+  data: Record<string, unknown>;
+}
+
+/** Parse a JSONC devcontainer.json, failing with the line of the first syntax error. */
+export function readDevcontainer(file: string): DevcontainerConfig {
+  const text = readFileSync(file, 'utf8');
+  const errors: ParseError[] = [];
+  const data = parseJsonc(text, errors, { allowTrailingComma: true, disallowComments: false }) as unknown;
+  if (errors.length > 0) {
+    const e = errors[0]!;
+    const line = text.slice(0, e.offset).split('\n').length;
+    throw new SandcatError('E_DEVCONTAINER', `${file}: line ${line}: ${printParseErrorCode(e.error)}`, { hint: 'fix the JSON (comments and trailing commas are fine)' });
+  }
+  if (!data || typeof data !== 'object' || Array.isArray(data)) throw new SandcatError('E_DEVCONTAINER', `${file}: is not a JSON object`);
+  return { file, dir: dirname(file), text, data: data as Record<string, unknown> };
+}
+
+/** Where a devcontainer.json lives in a project: the usual places, in the order the tools look. */
+export function devcontainerCandidates(root: string): string[] {
+  return [join(root, '.devcontainer', 'devcontainer.json'), join(root, '.devcontainer.json')];
+}
+
+export function composeFilesOf(dc: DevcontainerConfig): string[] {
+  const raw = dc.data.dockerComposeFile;
+  const list = typeof raw === 'string' ? [raw] : Array.isArray(raw) ? raw.filter((f): f is string => typeof f === 'string') : [];
+  return list.map((f) => resolve(dc.dir, f));
+}
+
+/**
+ * The compose project name the devcontainer CLI (VS Code) uses, so `sandcat run` and the IDE share
+ * containers and volumes: `<folder>_devcontainer` when the first file is in <folder>/.devcontainer,
+ * else the first file's directory name; lower-cased, only [-_a-z0-9] kept.
+ */
+export function devcontainerProjectName(root: string, firstComposeFile: string): string {
+  const dir = dirname(firstComposeFile);
+  const name = resolve(dir) === resolve(root, '.devcontainer') ? `${basename(resolve(root))}_devcontainer` : basename(dir);
+  return name.toLowerCase().replace(/[^-_a-z0-9]/g, '');
+}
+
+export interface ComposeProject {
+  root: string;
+  devcontainer: DevcontainerConfig | null;
+  files: string[];
+  /** The agent service (devcontainer.json "service", default "agent"). */
+  service: string;
+  /** The user to open shells as (devcontainer.json remoteUser/containerUser), if known. */
+  user: string | undefined;
+  workspaceFolder: string | undefined;
+  projectName: string;
+}
+
+/** Walk up from `start` to the nearest directory with a compose-based devcontainer. */
+export function findProject(start: string): ComposeProject {
+  let dir = resolve(start);
+  for (;;) {
+    for (const file of devcontainerCandidates(dir)) {
+      if (!existsSync(file)) continue;
+      const dc = readDevcontainer(file);
+      const files = composeFilesOf(dc);
+      if (files.length === 0) {
+        throw new SandcatError('E_NO_COMPOSE_FILES', `${file} has no "dockerComposeFile", so sandcat is not set up here`, { hint: 'run "sandcat init --existing" to add sandcat to this devcontainer' });
+      }
+      for (const f of files) if (!existsSync(f)) throw new SandcatError('E_NO_COMPOSE_FILES', `${file} lists ${f}, which does not exist`, { hint: 'fix "dockerComposeFile" or run "sandcat init --force"' });
+      const str = (k: string) => (typeof dc.data[k] === 'string' ? (dc.data[k] as string) : undefined);
+      return {
+        root: dir,
+        devcontainer: dc,
+        files,
+        service: str('service') ?? 'agent',
+        user: str('remoteUser') ?? str('containerUser'),
+        workspaceFolder: str('workspaceFolder'),
+        projectName: devcontainerProjectName(dir, files[0]!),
+      };
+    }
+    const parent = dirname(dir);
+    if (parent === dir) break;
+    dir = parent;
+  }
+  throw new SandcatError('E_NO_PROJECT', `no .devcontainer/devcontainer.json in ${resolve(start)} or above`, { hint: 'run "sandcat init" in the project first (or cd into it)' });
+}
+
+/** Full argv for compose on this project. COMPOSE_PROJECT_NAME, when set, wins as it does for the IDE. */
+export function composeArgv(tool: ComposeTool, project: ComposeProject, args: readonly string[], env: NodeJS.ProcessEnv = process.env): string[] {
+  const name = env.COMPOSE_PROJECT_NAME ? [] : ['-p', project.projectName];
+  return [...tool.argv, ...name, ...project.files.flatMap((f) => ['-f', f]), ...args];
+}
+
+/** Run compose with the terminal attached; resolves with its exit status. */
+export function runCompose(tool: ComposeTool, project: ComposeProject, args: readonly string[], stdio: StdioOptions = 'inherit'): Promise<number> {
+  const argv = composeArgv(tool, project, args);
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(argv[0]!, argv.slice(1), { stdio, cwd: project.root });
+    child.on('error', reject);
+    child.on('exit', (code, signal) => resolvePromise(code ?? (signal ? 128 : 1)));
+  });
+}
+
+/** Run compose and collect its output (for status and one-shot queries). */
+export function captureCompose(tool: ComposeTool, project: ComposeProject, args: readonly string[], timeoutMs = 30_000): Promise<{ code: number; stdout: string; stderr: string }> {
+  const argv = composeArgv(tool, project, args);
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], cwd: project.root, timeout: timeoutMs });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolvePromise({ code: code ?? 1, stdout, stderr }));
+  });
+}
