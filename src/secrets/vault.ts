@@ -1,6 +1,7 @@
-import { Transform, type TransformCallback } from 'node:stream';
+import type { Transform } from 'node:stream';
 import { globToRegExp, normalizeHost } from '../policy/glob.js';
 import { SandcatError } from '../errors.js';
+import { WindowedReplace } from './windowed-replace.js';
 
 /** A secret with its real value known. Only the proxy holds these; nothing logs `value`. */
 export interface ResolvedSecret {
@@ -23,10 +24,38 @@ export class SecretLeakError extends SandcatError {
   }
 }
 
+/**
+ * A placeholder in a request that travels in cleartext (plain HTTP). Substituting there would let a
+ * forged Host header pull a real key to whatever IP the agent dialled, so it is always refused.
+ */
+export class CleartextSecretError extends SandcatError {
+  readonly secret: string;
+  readonly host: string;
+  constructor(secret: string, host: string) {
+    super('E_SECRET_CLEARTEXT', `the placeholder for secret ${secret} is in a plain-HTTP request to ${host}; secrets are only substituted over HTTPS`, {
+      hint: `use https://${host}/…`,
+    });
+    this.secret = secret;
+    this.host = host;
+  }
+}
+
 export type SubstitutionResult = { ok: true; text: string; substituted: string[] } | { ok: false; leak: string };
 
+/** Where a placeholder occurs in a text. Names only: safe to log. */
+export interface PlaceholderMatch {
+  index: number;
+  length: number;
+  name: string;
+}
+
+/** One host, or every name a connection claims (SNI, Host, DNS name): a secret must allow each. */
+export type Destination = string | readonly string[];
+
 /** Values shorter than this are not scrubbed from responses: they would match by accident. */
-const MIN_SCRUB_LENGTH = 4;
+export const MIN_SCRUB_LENGTH = 4;
+
+const NOT_A_HOST = /[\0-\x20\x7f/\\@#?%"<>^`{|}]/;
 
 function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -39,6 +68,10 @@ function alternation(words: readonly string[]): RegExp | null {
   return new RegExp(sorted.map(escapeRegExp).join('|'), 'g');
 }
 
+function destinations(d: Destination): string[] {
+  return (typeof d === 'string' ? [d] : [...d]).map(normalizeHost);
+}
+
 interface Entry {
   secret: ResolvedSecret;
   hostPatterns: RegExp[];
@@ -46,11 +79,19 @@ interface Entry {
   valueBinary: string;
 }
 
+/**
+ * The real values, and every operation that needs them. The proxy gets one per policy snapshot.
+ * Text given to the `binary` variants is latin1 (one char per byte, as from `buf.toString('latin1')`
+ * and as node hands over header values); placeholders are ASCII, so they look the same either way.
+ */
 export class SecretVault {
   readonly #byPlaceholder = new Map<string, Entry>();
+  readonly #byName = new Map<string, Entry>();
   readonly #byValueBinary = new Map<string, Entry>();
   readonly #placeholderRe: RegExp | null;
   readonly #valueRe: RegExp | null;
+  readonly #placeholderNeedles: Buffer[];
+  readonly #valueNeedles: Buffer[];
   readonly maxPlaceholderLength: number;
   readonly maxValueLength: number;
 
@@ -62,79 +103,136 @@ export class SecretVault {
         valueBinary: Buffer.from(secret.value, 'utf8').toString('latin1'),
       };
       this.#byPlaceholder.set(secret.placeholder, entry);
-      if (secret.value.length >= MIN_SCRUB_LENGTH) this.#byValueBinary.set(entry.valueBinary, entry);
+      this.#byName.set(secret.name, entry);
+      if (entry.valueBinary.length >= MIN_SCRUB_LENGTH) this.#byValueBinary.set(entry.valueBinary, entry);
     }
     this.#placeholderRe = alternation([...this.#byPlaceholder.keys()]);
     this.#valueRe = alternation([...this.#byValueBinary.keys()]);
-    this.maxPlaceholderLength = Math.max(0, ...[...this.#byPlaceholder.keys()].map((p) => p.length));
-    this.maxValueLength = Math.max(0, ...[...this.#byValueBinary.keys()].map((v) => v.length));
+    this.#placeholderNeedles = [...this.#byPlaceholder.keys()].map((p) => Buffer.from(p, 'latin1'));
+    this.#valueNeedles = [...this.#byValueBinary.keys()].map((v) => Buffer.from(v, 'latin1'));
+    this.maxPlaceholderLength = Math.max(0, ...this.#placeholderNeedles.map((p) => p.length));
+    this.maxValueLength = Math.max(0, ...this.#valueNeedles.map((v) => v.length));
   }
 
   static readonly EMPTY = new SecretVault([]);
 
   get names(): string[] {
-    return [...this.#byPlaceholder.values()].map((e) => e.secret.name);
+    return [...this.#byName.keys()];
+  }
+
+  /** Every placeholder, longest first. Not secret: the agent sees them all in sandcat.env. */
+  get placeholders(): string[] {
+    return [...this.#byPlaceholder.keys()].sort((a, b) => b.length - a.length);
   }
 
   get isEmpty(): boolean {
     return this.#byPlaceholder.size === 0;
   }
 
-  allowsHost(name: string, host: string): boolean {
-    const entry = [...this.#byPlaceholder.values()].find((e) => e.secret.name === name);
-    if (!entry) return false;
-    const h = normalizeHost(host);
-    return entry.hostPatterns.some((p) => p.test(h));
+  get hasScrubbableValues(): boolean {
+    return this.#valueRe !== null;
   }
 
-  #entryAllows(entry: Entry, host: string): boolean {
-    return entry.hostPatterns.some((p) => p.test(host));
+  /** The placeholder of a secret, by name. */
+  placeholderOf(name: string): string | undefined {
+    return this.#byName.get(name)?.secret.placeholder;
   }
 
-  /** Names of the secrets whose placeholders occur in `text`. */
+  /** Whether the secret `name` may go to the destination (every name it claims). */
+  allowsHost(name: string, host: Destination): boolean {
+    const entry = this.#byName.get(name);
+    return entry !== undefined && this.#entryAllows(entry, destinations(host));
+  }
+
+  #entryAllows(entry: Entry, hosts: readonly string[]): boolean {
+    // A name that cannot be a host (empty, control characters, URL syntax) never receives a value,
+    // even under a "*" pattern.
+    return hosts.length > 0 && hosts.every((h) => h !== '' && !NOT_A_HOST.test(h) && entry.hostPatterns.some((p) => p.test(h)));
+  }
+
+  /** Names of the secrets whose placeholders occur in `text`, in order of first occurrence. */
   scan(text: string): string[] {
-    if (!this.#placeholderRe || text.length === 0) return [];
-    const names = new Set<string>();
-    for (const m of text.matchAll(this.#placeholderRe)) names.add(this.#byPlaceholder.get(m[0])!.secret.name);
-    return [...names];
+    return [...new Set(this.matches(text).map((m) => m.name))];
+  }
+
+  /** Every placeholder occurrence in `text`, longest match first at each position. */
+  matches(text: string): PlaceholderMatch[] {
+    const re = this.#placeholderRe;
+    if (!re || text.length === 0) return [];
+    const out: PlaceholderMatch[] = [];
+    for (const m of text.matchAll(re)) out.push({ index: m.index, length: m[0].length, name: this.#byPlaceholder.get(m[0])!.secret.name });
+    return out;
   }
 
   /**
-   * Replace placeholders in `text` with real values for `host`. `text` may be a latin1 "binary"
-   * string (from a Buffer) when `binary` is set, so values go in as their UTF-8 bytes.
-   * Any placeholder whose secret does not allow `host` makes the whole result a leak.
+   * The value of `name` as UTF-8 bytes, for callers that must encode it themselves (URLs,
+   * base64). Never log the result.
    */
-  substitute(text: string, host: string, binary = false): SubstitutionResult {
+  valueBytes(name: string): Buffer {
+    const entry = this.#byName.get(name);
+    if (!entry) throw new Error(`no secret named ${name}`);
+    return Buffer.from(entry.valueBinary, 'latin1');
+  }
+
+  /**
+   * Replace placeholders in `text` with real values for the destination. With `binary`, `text` is
+   * latin1 (from a Buffer or a node header) and values go in as their UTF-8 bytes.
+   * Any placeholder whose secret does not allow every destination name makes the result a leak.
+   */
+  substitute(text: string, host: Destination, binary = false): SubstitutionResult {
+    return this.substituteWith(text, host, (name) => {
+      const entry = this.#byName.get(name)!;
+      return binary ? entry.valueBinary : entry.secret.value;
+    });
+  }
+
+  /** Like `substitute`, but `write` renders each value (percent-encoding, for example). */
+  substituteWith(text: string, host: Destination, write: (name: string) => string): SubstitutionResult {
     const re = this.#placeholderRe;
     if (!re || text.length === 0) return { ok: true, text, substituted: [] };
     re.lastIndex = 0;
     if (!re.test(text)) return { ok: true, text, substituted: [] };
-    const h = normalizeHost(host);
+    const hosts = destinations(host);
     const substituted = new Set<string>();
     let leak: string | null = null;
     re.lastIndex = 0;
     const out = text.replace(re, (p) => {
       const entry = this.#byPlaceholder.get(p)!;
-      if (!this.#entryAllows(entry, h)) {
+      if (!this.#entryAllows(entry, hosts)) {
         leak ??= entry.secret.name;
         return p;
       }
       substituted.add(entry.secret.name);
-      return binary ? entry.valueBinary : entry.secret.value;
+      return write(entry.secret.name);
     });
     if (leak) return { ok: false, leak };
     return { ok: true, text: out, substituted: [...substituted] };
   }
 
-  /** Turn real values back into placeholders (responses the agent will read). */
+  /**
+   * Turn real values back into placeholders (responses the agent will read). With `binary`, `text`
+   * is latin1 (bytes); otherwise a normal string.
+   */
   scrub(text: string, binary = false): string {
     const re = this.#valueRe;
     if (!re || text.length === 0) return text;
+    if (!binary) {
+      const bytes = Buffer.from(text, 'utf8').toString('latin1');
+      const out = this.scrub(bytes, true);
+      return out === bytes ? text : Buffer.from(out, 'latin1').toString('utf8');
+    }
     re.lastIndex = 0;
-    return text.replace(re, (v) => {
-      const entry = binary ? this.#byValueBinary.get(v) : [...this.#byValueBinary.values()].find((e) => e.secret.value === v);
-      return entry ? entry.secret.placeholder : v;
-    });
+    if (!re.test(text)) return text;
+    re.lastIndex = 0;
+    return text.replace(re, (v) => this.#byValueBinary.get(v)!.secret.placeholder);
+  }
+
+  /** Names of the secrets whose real values occur in `text` (latin1 when `binary`). */
+  scanValues(text: string, binary = false): string[] {
+    const re = this.#valueRe;
+    if (!re || text.length === 0) return [];
+    const bytes = binary ? text : Buffer.from(text, 'utf8').toString('latin1');
+    return [...new Set([...bytes.matchAll(re)].map((m) => this.#byValueBinary.get(m[0])!.secret.name))];
   }
 
   /**
@@ -142,75 +240,48 @@ export class SecretVault {
    * (longest placeholder − 1) bytes between chunks so a split placeholder is still found.
    * Emits a SecretLeakError (and passes nothing further) if a placeholder may not go to `host`.
    */
-  requestBodyTransform(host: string, onSubstituted?: (names: string[]) => void): Transform {
-    return new WindowedReplace(this.maxPlaceholderLength, (text, final) => {
-      const r = this.substitute(text, host, true);
-      if (!r.ok) throw new SecretLeakError(r.leak, normalizeHost(host));
-      if (r.substituted.length && onSubstituted) onSubstituted(r.substituted);
-      return r.text;
-    }, this.#placeholderRe);
+  requestBodyTransform(host: Destination, onSubstituted?: (names: string[]) => void): Transform {
+    const label = destinations(host).find((h) => h !== '') ?? '(no host)';
+    return new WindowedReplace({
+      needles: this.#placeholderNeedles,
+      pattern: this.#placeholderRe,
+      replace: (text) => {
+        const r = this.substitute(text, host, true);
+        if (!r.ok) throw new SecretLeakError(r.leak, this.#leakHost(r.leak, host, label));
+        if (r.substituted.length && onSubstituted) onSubstituted(r.substituted);
+        return r.text;
+      },
+    });
+  }
+
+  /** A streaming guard for cleartext request bodies: any placeholder errors the stream. */
+  cleartextBodyGuard(host: string): Transform {
+    return new WindowedReplace({
+      needles: this.#placeholderNeedles,
+      pattern: this.#placeholderRe,
+      replace: (text) => {
+        const [name] = this.scan(text);
+        if (name) throw new CleartextSecretError(name, normalizeHost(host));
+        return text;
+      },
+    });
   }
 
   /** A streaming scrubber for response bodies: real values become placeholders. */
   responseScrubTransform(): Transform {
-    return new WindowedReplace(this.maxValueLength, (text) => this.scrub(text, true), this.#valueRe);
+    return new WindowedReplace({ needles: this.#valueNeedles, pattern: this.#valueRe, replace: (text) => this.scrub(text, true) });
   }
 
-  get hasScrubbableValues(): boolean {
-    return this.#valueRe !== null;
-  }
-}
-
-/**
- * Byte-exact streaming replace with a bounded carry. Works on latin1 strings so every byte maps to
- * one char. A match is accepted only if it starts early enough that every longer alternative had
- * its full length available; the rest is carried into the next chunk.
- */
-class WindowedReplace extends Transform {
-  #carry = '';
-  readonly #window: number;
-  readonly #replace: (text: string, final: boolean) => string;
-  readonly #re: RegExp | null;
-
-  constructor(maxLength: number, replace: (text: string, final: boolean) => string, re: RegExp | null) {
-    super();
-    this.#window = Math.max(0, maxLength - 1);
-    this.#replace = replace;
-    this.#re = re ? new RegExp(re.source, 'g') : null;
+  /** The destination name that the secret does not allow, for the message. */
+  #leakHost(name: string, host: Destination, fallback: string): string {
+    const entry = this.#byName.get(name);
+    if (!entry) return fallback;
+    return destinations(host).find((h) => !this.#entryAllows(entry, [h])) ?? fallback;
   }
 
-  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
-    if (!this.#re) return done(null, chunk);
-    const text = this.#carry + chunk.toString('latin1');
-    let cut = text.length - this.#window;
-    if (cut <= 0) {
-      this.#carry = text;
-      return done();
-    }
-    // Extend the cut past any match that starts before it, so a match is never split.
-    this.#re.lastIndex = 0;
-    let m: RegExpExecArray | null;
-    while ((m = this.#re.exec(text)) !== null) {
-      if (m.index >= cut) break;
-      if (m.index + m[0].length > cut) cut = m.index + m[0].length;
-    }
-    this.#carry = text.slice(cut);
-    try {
-      const out = this.#replace(text.slice(0, cut), false);
-      done(null, Buffer.from(out, 'latin1'));
-    } catch (err) {
-      done(err as Error);
-    }
-  }
-
-  override _flush(done: TransformCallback): void {
-    if (!this.#carry) return done();
-    try {
-      const out = this.#replace(this.#carry, true);
-      this.#carry = '';
-      done(null, Buffer.from(out, 'latin1'));
-    } catch (err) {
-      done(err as Error);
-    }
+  /** Same as #leakHost, for helpers outside the class. */
+  deniedHost(name: string, host: Destination): string {
+    const all = destinations(host);
+    return this.#leakHost(name, host, all[0] ?? '(no host)');
   }
 }
