@@ -95,11 +95,46 @@ export function findConflicts(view: ServiceView): Conflict[] {
   return out;
 }
 
-/** Docker semantics: a string entrypoint/command is shell form. */
+/** Compose splits a string entrypoint/command like a shell would (no shell runs it), unlike a Dockerfile. */
 function asArgv(v: unknown): string[] | undefined {
   if (v === undefined || v === null) return undefined;
   if (Array.isArray(v)) return v.map(String);
-  return ['/bin/sh', '-c', String(v)];
+  return shellSplit(String(v));
+}
+
+/** POSIX-shell word splitting with quotes and backslashes, as compose (shlex) does for string commands. */
+export function shellSplit(text: string): string[] {
+  const out: string[] = [];
+  let word = '';
+  let inWord = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (c === "'") {
+      const end = text.indexOf("'", i + 1);
+      word += text.slice(i + 1, end === -1 ? undefined : end);
+      i = end === -1 ? text.length : end;
+      inWord = true;
+    } else if (c === '"') {
+      i++;
+      for (; i < text.length && text[i] !== '"'; i++) {
+        if (text[i] === '\\' && i + 1 < text.length && '"\\$`'.includes(text[i + 1]!)) i++;
+        word += text[i];
+      }
+      inWord = true;
+    } else if (c === '\\' && i + 1 < text.length) {
+      word += text[++i];
+      inWord = true;
+    } else if (/\s/.test(c)) {
+      if (inWord) out.push(word);
+      word = '';
+      inWord = false;
+    } else {
+      word += c;
+      inWord = true;
+    }
+  }
+  if (inWord) out.push(word);
+  return out;
 }
 
 /** ENTRYPOINT and CMD of a Dockerfile's last stage (exec or shell form); undefined when not set there. */

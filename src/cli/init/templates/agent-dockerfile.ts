@@ -58,7 +58,7 @@ ENV MISE_DATA_DIR=/usr/local/share/mise \\
     MISE_CACHE_DIR=/var/cache/mise \\
     PATH=/usr/local/share/mise/shims:$PATH
 RUN curl -fsSL https://mise.run | MISE_INSTALL_PATH=/usr/local/bin/mise sh
-${tools.map((t) => `# ${t.why}\nRUN mise use -g ${t.tool}`).join('\n')}`);
+${tools.map((t, i) => `${tools[i - 1]?.why === t.why ? '' : `# ${t.why}\n`}RUN mise use -g ${t.tool}`).join('\n')}`);
   }
 
   if (agent.install.length > 0) {

@@ -87,7 +87,7 @@ ${objectLines(settings, '        ')}
 {
   "name": ${json(`${o.projectName} (sandcat)`)},
   // docker-compose v1 has no "include:", so the sandcat services are a separate file listed first.
-  "dockerComposeFile": ${json(o.composeFiles)},
+  "dockerComposeFile": [${o.composeFiles.map(json).join(', ')}],
   "service": "agent",
   "workspaceFolder": ${json(o.workspaceFolder)},
   "remoteUser": "vscode",
