@@ -1,0 +1,195 @@
+import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
+import { pipeline, type Readable } from 'node:stream';
+import type { PolicySnapshot } from '../../daemon/live-state.js';
+import { parseAuthority, pathForLog } from '../http/authority.js';
+import { stripHopByHop } from '../http/hop-by-hop.js';
+import { BLOCKED_HEADER, ERROR_HEADER, upstreamFailureText } from '../http/messages.js';
+import { decideRequest, lateSecretRefusal, newLog, prepareRequest, type Refusal, type RequestLog } from '../http/prepare.js';
+import { isSecretError, LengthChangedError } from '../http/request-body.js';
+import { planResponse } from '../http/response-headers.js';
+import type { ProxyRuntime } from '../runtime.js';
+import type { ConnectionContext } from '../types.js';
+import type { UpstreamTarget } from '../upstream/clients.js';
+import { classifyUpstreamError } from '../upstream/failure.js';
+
+export type { RequestLog } from '../http/prepare.js';
+
+export function sendText(res: ServerResponse, status: number, text: string, header: string, closeAfter = false): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const body = Buffer.from(text, 'utf8');
+  res.writeHead(status, {
+    'content-type': 'text/plain; charset=utf-8',
+    'content-length': body.length,
+    'cache-control': 'no-store',
+    [header]: '1',
+    ...(closeAfter ? { connection: 'close' } : {}),
+  });
+  res.end(body);
+}
+
+function hasBody(req: IncomingMessage): boolean {
+  if (req.headers['transfer-encoding'] !== undefined) return true;
+  const cl = req.headers['content-length'];
+  return cl !== undefined && cl !== '0';
+}
+
+function isIdempotent(method: string): boolean {
+  return method === 'GET' || method === 'HEAD' || method === 'OPTIONS' || method === 'PUT' || method === 'DELETE' || method === 'TRACE';
+}
+
+function withoutHeaders(headers: string[], names: ReadonlySet<string>): string[] {
+  return headers.filter((_, i, all) => !names.has(all[i - (i % 2)]!.toLowerCase()));
+}
+
+const BODY_FRAMING = new Set(['content-length', 'transfer-encoding']);
+const EXPECT = new Set(['expect']);
+
+/**
+ * One HTTP/1.x request from the agent (decrypted TLS or plain HTTP): decide on every claimed name,
+ * substitute secrets, forward to the allowed host by name, stream the response back scrubbed.
+ * `expectContinue`: the client waits for 100 Continue; it is sent only once the head is allowed.
+ */
+export async function handleHttp1Request(rt: ProxyRuntime, conn: ConnectionContext, req: IncomingMessage, res: ServerResponse, expectContinue: boolean): Promise<void> {
+  const started = performance.now();
+  const snap = rt.state.current;
+  const method = req.method ?? 'GET';
+  const url = req.url ?? '/';
+  const hostHeader = req.headers.host;
+  const authority = parseAuthority(hostHeader);
+  const log = newLog(conn, conn.tls ? 'https/1.1' : 'http/1.1', method, authority?.host ?? conn.sni ?? conn.dest.address, pathForLog(url));
+  const bodyPresent = hasBody(req);
+  const done = (status: number, extra?: Partial<RequestLog>) => {
+    log.status = status;
+    if (extra) Object.assign(log, extra);
+    log.ms = Math.round((performance.now() - started) * 100) / 100;
+    rt.logger.info(log, 'request');
+  };
+  const refuse = (r: Refusal) => {
+    // Unread body bytes would be parsed as the next request: close after refusing one.
+    sendText(res, r.status, r.text, r.header, expectContinue || bodyPresent);
+    req.resume();
+    done(r.status, r.extra);
+  };
+  if (rt.draining) res.shouldKeepAlive = false;
+
+  if (hostHeader !== undefined && !authority) {
+    return refuse({ status: 400, text: `sandcat: the Host header "${String(hostHeader).slice(0, 100)}" is not a valid host\n`, header: BLOCKED_HEADER, extra: { reason: 'bad-host' } });
+  }
+  if (!url.startsWith('/') && url !== '*') {
+    // Absolute-form targets would let a request name a second host; a transparent proxy never needs them.
+    return refuse({ status: 400, text: 'sandcat: absolute-form request targets are not accepted (this is not a forward proxy; unset HTTP_PROXY/HTTPS_PROXY)\n', header: BLOCKED_HEADER, extra: { reason: 'absolute-form' } });
+  }
+  const decided = decideRequest(rt, snap, conn, method, authority?.host, log);
+  if (!decided.ok) return refuse(decided.refusal);
+  const { target } = decided;
+
+  // Hop-by-hop headers stay on this leg; Expect is answered by us, not forwarded.
+  let headers = withoutHeaders(stripHopByHop(req.rawHeaders), EXPECT);
+  if (hostHeader === undefined) headers.push('Host', target.host);
+  const declared = req.headers['content-length'] !== undefined ? Number(req.headers['content-length']) : undefined;
+  const prepared = await prepareRequest(
+    snap,
+    conn,
+    target,
+    method,
+    url,
+    headers,
+    bodyPresent ? { source: req, contentEncoding: req.headers['content-encoding'], contentLength: declared } : null,
+    log,
+    expectContinue ? () => res.writeContinue() : undefined,
+  );
+  if (!prepared.ok) {
+    if ('refusal' in prepared) return refuse(prepared.refusal);
+    res.destroy();
+    return done(0, { error: `client aborted: ${prepared.aborted.message}` });
+  }
+  headers = prepared.headers;
+  if (prepared.bodyChanged) {
+    headers = withoutHeaders(headers, BODY_FRAMING);
+    if (prepared.contentLength !== undefined) headers.push('Content-Length', String(prepared.contentLength));
+    else headers.push('Transfer-Encoding', 'chunked');
+  }
+  const outcome = await exchange(rt, snap, req, res, target, method, prepared.url, headers, prepared.body, log);
+  done(outcome.status, { ...outcome.extra, substituted: [...prepared.substituted] });
+}
+
+interface Outcome {
+  status: number;
+  extra?: Partial<RequestLog>;
+}
+
+/** Send the prepared request upstream (retrying once on a stale pooled socket) and stream the answer back. */
+function exchange(rt: ProxyRuntime, snap: PolicySnapshot, req: IncomingMessage, res: ServerResponse, target: UpstreamTarget, method: string, url: string, headers: string[], body: Readable | Buffer | null, log: RequestLog): Promise<Outcome> {
+  return new Promise<Outcome>((resolve) => {
+    let attempt = 0;
+    let upReq: ClientRequest | undefined;
+    let finished = false;
+    const finish = (o: Outcome) => {
+      if (finished) return;
+      finished = true;
+      resolve(o);
+    };
+    const fail = (err: unknown) => {
+      if (finished) return;
+      upReq?.destroy();
+      if (isSecretError(err)) {
+        const r = lateSecretRefusal(method, target.host, err, log);
+        sendText(res, r.status, r.text, r.header, true);
+        return finish({ status: r.status, extra: r.extra });
+      }
+      if (err instanceof LengthChangedError) {
+        sendText(res, 502, upstreamFailureText(method, target.host, 'a secret substitution changed the length of a fixed-length upload; send it chunked'), ERROR_HEADER, true);
+        return finish({ status: 502, extra: { error: 'length-changed' } });
+      }
+      const f = classifyUpstreamError(err, target.host, target.port);
+      sendText(res, f.status, upstreamFailureText(method, target.host, f.message), ERROR_HEADER, body !== null);
+      finish({ status: f.status, extra: { error: f.kind } });
+    };
+    const send = () => {
+      attempt++;
+      const current = rt.upstream.request1(target, method, url, headers);
+      upReq = current;
+      current.on('error', (err) => {
+        // A pooled connection the server had just closed: retry once if nothing was streamed.
+        const retriable = attempt === 1 && current.reusedSocket && (err as NodeJS.ErrnoException).code === 'ECONNRESET' && !res.headersSent && !(body !== null && !Buffer.isBuffer(body)) && isIdempotent(method);
+        if (retriable) return send();
+        fail(err);
+      });
+      current.on('response', (upRes) => {
+        const status = upRes.statusCode ?? 502;
+        const plan = planResponse(upRes.rawHeaders, status, method, snap.vault);
+        if (!plan.ok) {
+          upRes.destroy();
+          sendText(res, 502, upstreamFailureText(method, target.host, plan.message), ERROR_HEADER);
+          return finish({ status: 502, extra: { error: 'unscrubbable-encoding' } });
+        }
+        if (rt.draining) res.shouldKeepAlive = false;
+        res.writeHead(status, upRes.statusMessage, plan.headers);
+        // Flush the head now: an event stream's first event must not wait for a second write.
+        res.flushHeaders();
+        let bytes = 0;
+        upRes.on('data', (c: Buffer) => (bytes += c.length));
+        pipeline([upRes, ...plan.transforms, res] as unknown as [Readable, NodeJS.WritableStream], (err) => {
+          if (err) res.destroy();
+          finish({ status, extra: { bytes, ...(err ? { error: `stream: ${(err as Error).message}` } : {}) } });
+        });
+      });
+      if (body === null) current.end();
+      else if (Buffer.isBuffer(body)) current.end(body);
+      else body.pipe(current);
+    };
+    if (body !== null && !Buffer.isBuffer(body)) body.on('error', fail);
+    // The agent went away: stop the upstream exchange too.
+    res.once('close', () => {
+      if (!res.writableFinished) {
+        upReq?.destroy();
+        finish({ status: res.headersSent ? res.statusCode : 0, extra: { error: 'client closed' } });
+      }
+    });
+    req.once('error', () => upReq?.destroy());
+    send();
+  });
+}

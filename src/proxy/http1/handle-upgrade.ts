@@ -1,0 +1,130 @@
+import { STATUS_CODES, type IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { substituteRequestHead } from '../../secrets/index.js';
+import { parseAuthority, pathForLog } from '../http/authority.js';
+import { stripHopByHop } from '../http/hop-by-hop.js';
+import { BLOCKED_HEADER, ERROR_HEADER, secretBlockedText, upstreamFailureText } from '../http/messages.js';
+import { decideRequest, newLog, type RequestLog } from '../http/prepare.js';
+import { planResponse } from '../http/response-headers.js';
+import type { ProxyRuntime } from '../runtime.js';
+import type { ConnectionContext } from '../types.js';
+import { classifyUpstreamError } from '../upstream/failure.js';
+
+/** Write a complete HTTP/1.1 response on a raw socket (upgrade requests have no ServerResponse). */
+export function writeRawResponse(socket: Duplex, status: number, headers: readonly string[], body?: string): void {
+  let head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\n`;
+  for (let i = 0; i < headers.length; i += 2) head += `${headers[i]}: ${headers[i + 1]}\r\n`;
+  if (body !== undefined) {
+    const buf = Buffer.from(body, 'utf8');
+    head += `content-type: text/plain; charset=utf-8\r\ncontent-length: ${buf.length}\r\nconnection: close\r\n\r\n`;
+    socket.end(Buffer.concat([Buffer.from(head, 'latin1'), buf]));
+    return;
+  }
+  socket.write(head + '\r\n', 'latin1');
+}
+
+/**
+ * `Upgrade:` requests (WebSocket and others). The policy and secret substitution apply to the
+ * upgrade request; once the upstream answers 101 the two sockets are relayed both ways, untouched,
+ * until either side closes. Frames are not inspected (placeholders inside frames pass as typed).
+ */
+export function handleHttp1Upgrade(rt: ProxyRuntime, conn: ConnectionContext, req: IncomingMessage, socket: Duplex, head: Buffer): void {
+  const started = performance.now();
+  const snap = rt.state.current;
+  const method = req.method ?? 'GET';
+  const authority = parseAuthority(req.headers.host);
+  const proto = `${conn.tls ? 'https' : 'http'}/1.1 upgrade ${String(req.headers.upgrade ?? '').slice(0, 20)}`;
+  const log = newLog(conn, proto, method, authority?.host ?? conn.sni ?? conn.dest.address, pathForLog(req.url ?? '/'));
+  const done = (status: number, extra?: Partial<RequestLog>) => {
+    Object.assign(log, { status, ...extra, ms: Math.round((performance.now() - started) * 100) / 100 });
+    rt.logger.info(log, 'request');
+  };
+  socket.on('error', () => socket.destroy());
+  if (req.headers.host !== undefined && !authority) {
+    writeRawResponse(socket, 400, [BLOCKED_HEADER, '1'], 'sandcat: invalid Host header\n');
+    return done(400, { reason: 'bad-host' });
+  }
+  const decided = decideRequest(rt, snap, conn, method, authority?.host, log);
+  if (!decided.ok) {
+    writeRawResponse(socket, decided.refusal.status, [decided.refusal.header, '1'], decided.refusal.text);
+    return done(decided.refusal.status, decided.refusal.extra);
+  }
+  const { target } = decided;
+  const host = target.host;
+  const headers = stripHopByHop(req.rawHeaders, { keepUpgrade: true });
+  const sub = substituteRequestHead(snap.vault, { url: req.url ?? '/', rawHeaders: headers, host, tls: conn.tls });
+  if (!sub.ok) {
+    writeRawResponse(socket, 403, [BLOCKED_HEADER, '1'], secretBlockedText(method, host, sub.message));
+    return done(403, { leak: sub.secret, reason: `secret-${sub.kind}` });
+  }
+  log.substituted = sub.substituted;
+
+  const upReq = rt.upstream.request1(target, method, sub.url, sub.headers);
+  let settled = false;
+  const clientGone = () => {
+    if (!settled) upReq.destroy();
+  };
+  socket.once('close', clientGone);
+  upReq.on('error', (err) => {
+    if (settled) return;
+    settled = true;
+    const f = classifyUpstreamError(err, host, conn.dest.port);
+    if (socket.writable) writeRawResponse(socket, f.status, [ERROR_HEADER, '1'], upstreamFailureText(method, host, f.message));
+    done(f.status, { error: f.kind });
+  });
+  upReq.on('response', (upRes) => {
+    // The upstream declined the upgrade: relay its plain response and close.
+    settled = true;
+    const status = upRes.statusCode ?? 502;
+    const plan = planResponse(upRes.rawHeaders, status, method, snap.vault);
+    if (!plan.ok) {
+      upRes.destroy();
+      writeRawResponse(socket, 502, [ERROR_HEADER, '1'], upstreamFailureText(method, host, plan.message));
+      return done(502, { error: 'unscrubbable-encoding' });
+    }
+    const filtered = plan.headers.filter((_, i, all) => all[i - (i % 2)]!.toLowerCase() !== 'content-length');
+    writeRawResponse(socket, status, [...filtered, 'connection', 'close']);
+    let body: NodeJS.ReadableStream = upRes;
+    for (const t of plan.transforms) body = body.pipe(t);
+    body.pipe(socket);
+    done(status);
+  });
+  upReq.on('upgrade', (upRes, upSocket, upHead) => {
+    settled = true;
+    socket.off('close', clientGone);
+    // Hop-by-hop headers are dropped by the plan; a 101 needs Connection/Upgrade back.
+    const plan = planResponse(upRes.rawHeaders, 101, method, snap.vault);
+    const kept = plan.ok ? plan.headers : [];
+    writeRawResponse(socket, 101, [...kept, 'Connection', 'Upgrade', 'Upgrade', String(upRes.headers.upgrade ?? '')]);
+    if (upHead.length) socket.write(upHead);
+    if (head.length) upSocket.write(head);
+    let bytes = 0;
+    upSocket.on('data', (c: Buffer) => (bytes += c.length));
+    relayDuplex(socket, upSocket, rt.idleTimeoutMs, () => done(101, { bytes }));
+  });
+  upReq.end();
+}
+
+/** Relay two duplex streams both ways with backpressure until either closes; then close both. */
+export function relayDuplex(a: Duplex, b: Duplex, idleTimeoutMs: number, onClose?: () => void): void {
+  let closed = false;
+  const close = () => {
+    if (closed) return;
+    closed = true;
+    a.destroy();
+    b.destroy();
+    onClose?.();
+  };
+  a.on('error', close);
+  b.on('error', close);
+  a.on('close', close);
+  b.on('close', close);
+  const setIdle = (s: Duplex) => {
+    const t = s as Duplex & { setTimeout?: (ms: number, cb: () => void) => void };
+    t.setTimeout?.(idleTimeoutMs, close);
+  };
+  setIdle(a);
+  setIdle(b);
+  a.pipe(b);
+  b.pipe(a);
+}

@@ -1,0 +1,95 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
+import type { PolicySnapshot } from '../../daemon/live-state.js';
+import { stripHopByHop } from '../http/hop-by-hop.js';
+import { substituteRequestHead } from '../../secrets/index.js';
+import { BLOCKED_HEADER, ERROR_HEADER, secretBlockedText, upstreamFailureText } from '../http/messages.js';
+import { planResponse } from '../http/response-headers.js';
+import type { RequestLog } from '../http/prepare.js';
+import { relayDuplex } from '../http1/handle-upgrade.js';
+import type { ProxyRuntime } from '../runtime.js';
+import type { ConnectionContext } from '../types.js';
+import type { UpstreamTarget } from '../upstream/clients.js';
+import { classifyUpstreamError } from '../upstream/failure.js';
+import { flattenHeaders, respondText, toHeaderObject } from './handle-stream.js';
+
+const WS_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
+
+/**
+ * WebSocket over HTTP/2 (RFC 8441 extended CONNECT). Upstream it becomes an HTTP/1.1 Upgrade
+ * (which every WebSocket server speaks); after the upstream's 101 the h2 stream and the upstream
+ * socket are relayed both ways.
+ */
+export function handleExtendedConnect(
+  rt: ProxyRuntime,
+  conn: ConnectionContext,
+  snap: PolicySnapshot,
+  stream: ServerHttp2Stream,
+  headers: IncomingHttpHeaders,
+  target: UpstreamTarget,
+  done: (status: number, extra?: Partial<RequestLog>) => void,
+): void {
+  const method = 'CONNECT';
+  if (headers[':protocol'] !== 'websocket') {
+    respondText(stream, 501, `sandcat: extended CONNECT for "${String(headers[':protocol'])}" is not supported, only websocket\n`, BLOCKED_HEADER);
+    return done(501);
+  }
+  const path = String(headers[':path'] ?? '/');
+  const flat = stripHopByHop(flattenHeaders(headers), { dropHost: true, lowerCase: true });
+  const sub = substituteRequestHead(snap.vault, { url: path, rawHeaders: flat, host: target.host, tls: conn.tls });
+  if (!sub.ok) {
+    respondText(stream, 403, secretBlockedText(method, target.host, sub.message), BLOCKED_HEADER);
+    return done(403, { leak: sub.secret, reason: `secret-${sub.kind}` });
+  }
+  const key = randomBytes(16).toString('base64');
+  const authority = String(headers[':authority'] ?? target.host);
+  const h1 = [...sub.headers, 'host', authority, 'connection', 'Upgrade', 'upgrade', 'websocket', 'sec-websocket-key', key];
+  if (!sub.headers.includes('sec-websocket-version')) h1.push('sec-websocket-version', '13');
+  const up = rt.upstream.request1(target, 'GET', sub.url, h1);
+  let settled = false;
+  stream.once('close', () => {
+    if (!settled) up.destroy();
+  });
+  up.on('error', (err) => {
+    if (settled) return;
+    settled = true;
+    const f = classifyUpstreamError(err, target.host, target.port);
+    respondText(stream, f.status, upstreamFailureText(method, target.host, f.message), ERROR_HEADER);
+    done(f.status, { error: f.kind });
+  });
+  up.on('response', (res) => {
+    settled = true;
+    const status = res.statusCode ?? 502;
+    const plan = planResponse(res.rawHeaders, status, 'GET', snap.vault, { lowerCase: true });
+    if (!plan.ok) {
+      res.destroy();
+      respondText(stream, 502, upstreamFailureText(method, target.host, plan.message), ERROR_HEADER);
+      return done(502, { error: 'unscrubbable-encoding' });
+    }
+    stream.respond(toHeaderObject(plan.headers, { ':status': status }));
+    let body: NodeJS.ReadableStream = res;
+    for (const t of plan.transforms) body = body.pipe(t);
+    body.pipe(stream);
+    done(status);
+  });
+  up.on('upgrade', (res, socket, upHead) => {
+    settled = true;
+    const expected = createHash('sha1').update(key + WS_GUID).digest('base64');
+    if (res.headers['sec-websocket-accept'] !== expected) {
+      socket.destroy();
+      respondText(stream, 502, upstreamFailureText(method, target.host, 'the upstream WebSocket handshake was invalid'), ERROR_HEADER);
+      return done(502, { error: 'protocol' });
+    }
+    const out: Record<string, string> = { ':status': '200' };
+    for (const h of ['sec-websocket-protocol', 'sec-websocket-extensions'] as const) {
+      const v = res.headers[h];
+      if (typeof v === 'string') out[h] = v;
+    }
+    stream.respond(out);
+    if (upHead.length) stream.write(upHead);
+    let bytes = 0;
+    socket.on('data', (c: Buffer) => (bytes += c.length));
+    relayDuplex(stream, socket, rt.idleTimeoutMs, () => done(200, { bytes }));
+  });
+  up.end();
+}
