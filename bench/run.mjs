@@ -42,6 +42,7 @@ environment knobs:
   BENCH_PATHS=veth,wg
   BENCH_FIGURES=1,2,3,4,5,6,7
   BENCH_KEEPALIVE_TOOL=node  or wrk, for figure 1
+  BENCH_SANDCAT_LOG_LEVEL=info  the daemon's log level (info: one line per request, as shipped)
   BENCH_PROFILE=1         run the daemon under node --cpu-prof and print its top frames
   BENCH_OUT=bench/results/latest.json
   BENCH_KEEP=1            keep the temporary directory (certificates, logs, profiles)`;
@@ -64,6 +65,7 @@ function options() {
     keep: env.BENCH_KEEP === '1',
     latencySamples: quick ? 1000 : 3000,
     keepAliveTool: env.BENCH_KEEPALIVE_TOOL ?? 'node',
+    sandcatLogLevel: env.BENCH_SANDCAT_LOG_LEVEL ?? 'info',
   };
 }
 
@@ -144,7 +146,7 @@ async function bench(opts, dir) {
       opts.configs = opts.configs.filter((c) => c !== 'sandcat');
     } else {
       const profileDir = opts.profile ? join(dir, 'profile') : undefined;
-      proc.sandcat = await startSandcat(dir, certs.caCert, PROXY_CPU, { profileDir });
+      proc.sandcat = await startSandcat(dir, certs.caCert, PROXY_CPU, { profileDir, logLevel: opts.sandcatLogLevel });
       proc.sandcat.profileDir = profileDir;
       ca.sandcat = proc.sandcat.ca;
       if (opts.paths.includes('wg')) scClient = await startSandcatClient(dir, proc.sandcat.clientConf, { agentCpus: LOAD_CPU });
@@ -400,6 +402,7 @@ function assemble(opts, started, samples, problems) {
       },
       pinning: LOAD_CPU === undefined ? 'none (one core)' : `interceptor and proxy-side WireGuard on CPU ${PROXY_CPU}; load generators, upstream and agent WireGuard on CPU ${LOAD_CPU}`,
       configs: opts.configs,
+      sandcatLogLevel: opts.sandcatLogLevel,
       paths: opts.paths,
       problems,
     },

@@ -1,6 +1,7 @@
 // Small process helpers: run a command (throwing with its stderr), run inside a namespace,
 // and spawn long-lived children that are tracked so teardown can stop every one of them.
 import { spawn, spawnSync } from 'node:child_process';
+import { openSync, closeSync, readFileSync } from 'node:fs';
 
 /** Runs a command to completion; throws with its stderr unless `allowFail`. Returns stdout. */
 export function sh(cmd, args, { input, allowFail = false, env } = {}) {
@@ -34,15 +35,29 @@ export const HARD_NOFILE = (() => {
  * Spawns a long-lived child (through `sh -c` so the fd limit can be raised first). Its stderr is
  * kept (last 64 KiB) for error messages. Tracked until it exits so `stopAll` can end it.
  */
-export function spawnTracked(name, argv, { nofile = 65536, env, stdio = ['ignore', 'pipe', 'pipe'] } = {}) {
+export function spawnTracked(name, argv, { nofile = 65536, env, logFile } = {}) {
   nofile = Math.min(nofile, HARD_NOFILE);
   const quoted = argv.map((a) => `'${String(a).replaceAll("'", "'\\''")}'`).join(' ');
-  const child = spawn('sh', ['-c', `ulimit -n ${nofile} && exec ${quoted}`], { stdio, env: env ?? process.env });
+  // A chatty child (the daemon logs a line per request) writes to a file, not to a pipe we read.
+  const logFd = logFile ? openSync(logFile, 'a') : undefined;
+  const child = spawn('sh', ['-c', `ulimit -n ${nofile} && exec ${quoted}`], { stdio: ['ignore', 'pipe', logFd ?? 'pipe'], env: env ?? process.env });
+  if (logFd !== undefined) closeSync(logFd);
   child.benchName = name;
   child.stderrTail = '';
   child.stderr?.on('data', (d) => {
     child.stderrTail = (child.stderrTail + d.toString()).slice(-65536);
   });
+  if (logFile) {
+    Object.defineProperty(child, 'stderrTail', {
+      get: () => {
+        try {
+          return readFileSync(logFile, 'utf8').slice(-65536);
+        } catch {
+          return '';
+        }
+      },
+    });
+  }
   children.add(child);
   child.exited = new Promise((resolve) => child.on('exit', (code, signal) => {
     children.delete(child);

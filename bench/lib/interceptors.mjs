@@ -34,7 +34,7 @@ export async function startMitmproxy(dir, upstreamCa, cpus) {
     '--set', 'stream_large_bodies=1m',
     '--set', `ssl_verify_upstream_trusted_ca=${upstreamCa}`,
     '-s', join(BENCH, 'mitm-addon.py'),
-  ]);
+  ], { logFile: join(dir, 'mitmdump.log') });
   const ca = join(confdir, 'mitmproxy-ca-cert.pem');
   await waitFor('mitmdump to listen', () => {
     if (child.exitCode !== null) throw new Error(`mitmdump exited: ${child.stderrTail}`);
@@ -53,7 +53,7 @@ export function sandcatAvailable() {
  * resolving through the upstream namespace's DNS and trusting the upstream's test CA.
  * `profileDir` turns on `node --cpu-prof`.
  */
-export async function startSandcat(dir, upstreamCa, cpus, { profileDir } = {}) {
+export async function startSandcat(dir, upstreamCa, cpus, { profileDir, logLevel = 'info' } = {}) {
   const d = (n) => {
     const p = join(dir, 'sandcat', n);
     mkdirSync(p, { recursive: true });
@@ -79,7 +79,7 @@ export async function startSandcat(dir, upstreamCa, cpus, { profileDir } = {}) {
   const node = ['node', ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])];
   const child = spawnTracked('sandcat daemon', [
     ...inNs(NS.proxy, cpus),
-    ...node, join(ROOT, 'dist/cli/main.js'), 'daemon',
+    ...node, join(ROOT, 'bin/sandcat'), 'daemon',
     '--user-settings', settings,
     '--project-dir', project,
     '--state-dir', state,
@@ -90,7 +90,7 @@ export async function startSandcat(dir, upstreamCa, cpus, { profileDir } = {}) {
     '--wg-endpoint', `${IP.proxyA}:${SC_WG_PORT}`,
     '--proxy-port', String(SC_PROXY_PORT),
     '--dns-port', String(SC_DNS_PORT),
-  ], { env: { ...process.env, SANDCAT_LOG_LEVEL: process.env.SANDCAT_LOG_LEVEL ?? 'warn', LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' } });
+  ], { env: { ...process.env, SANDCAT_LOG_LEVEL: logLevel }, logFile: join(dir, 'sandcat-daemon.log') });
   await waitFor('sandcat daemon to be ready', () => {
     if (child.exitCode !== null) throw new Error(`sandcat daemon exited ${child.exitCode}: ${child.stderrTail.slice(-3000)}`);
     return existsSync(join(pub, 'ready')) && listening(NS.proxy, SC_PROXY_PORT);
