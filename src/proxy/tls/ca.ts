@@ -1,3 +1,5 @@
+// x509 loads tsyringe, which needs the Reflect metadata API first.
+import '../../daemon/reflect-shim.js';
 import { webcrypto } from 'node:crypto';
 import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
