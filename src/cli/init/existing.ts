@@ -29,7 +29,7 @@ const MOVABLE_KEYS = ['ports', 'expose', 'extra_hosts'] as const;
 /** A path as compose wants it in a bind mount: relative to the first file's directory, starting with "." */
 function bindPath(baseDir: string, target: string): string {
   const rel = relative(baseDir, target) || '.';
-  return rel.startsWith('.') ? rel : `./${rel}`;
+  return rel === '.' || rel === '..' || rel.startsWith('./') || rel.startsWith('../') ? rel : `./${rel}`;
 }
 
 function q(s: string): string {
