@@ -120,8 +120,8 @@ function lintLayer(file: SettingsFile, where: string): string[] {
     warnUnknown(s, KNOWN_KEYS.secret, `secrets.${name}`);
     if (s.value !== undefined && /^(op|pass):\/\//.test(s.value.trim())) {
       const key = s.value.trim().startsWith('op://') ? 'op' : 'pass';
-      // The text is a reference, not a secret, so naming it is safe and helps.
-      warnings.push(`${where}: secrets.${name}.value looks like a ${key}:// reference; it is used literally as the secret. Did you mean "${key}": "${s.value.trim()}"?`);
+      // Not quoted: whatever is in "value" is treated as a secret, even when it looks like a reference.
+      warnings.push(`${where}: secrets.${name}.value starts with ${key}://, so it looks like a ${key === 'op' ? '1Password' : 'Proton Pass'} reference, but it is used literally as the secret. Did you mean to write it under "${key}" instead of "value"?`);
     }
     if (s.hosts.length === 0) warnings.push(`${where}: secrets.${name} has no "hosts", so its placeholder is blocked everywhere`);
     s.hosts.forEach((h, i) => {

@@ -131,10 +131,12 @@ describe('warnings (never errors) for things sandcat tolerated', () => {
   });
 
   it.each([
-    ['op', 'op://Private/GitHub/token'],
-    ['pass', 'pass://Work/GitHub/password'],
-  ])('a value that looks like a %s:// reference', (key, ref) => {
-    expect(warningsOf({ secrets: { T: { value: ref, hosts: ['a.example'] } } })).toContain(`secrets.T.value looks like a ${key}:// reference; it is used literally as the secret. Did you mean "${key}": "${ref}"?`);
+    ['op', '1Password', 'op://Private/GitHub/token'],
+    ['pass', 'Proton Pass', 'pass://Work/GitHub/password'],
+  ])('a value that looks like a %s:// reference (and the warning does not quote it)', (key, product, ref) => {
+    const w = warningsOf({ secrets: { T: { value: ref, hosts: ['a.example'] } } });
+    expect(w).toContain(`secrets.T.value starts with ${key}://, so it looks like a ${product} reference, but it is used literally as the secret. Did you mean to write it under "${key}" instead of "value"?`);
+    expect(w).not.toContain(ref);
   });
 
   it('a secret without hosts is blocked everywhere', () => {
