@@ -28,13 +28,13 @@ const SETTINGS_TARGETS = { 'project-settings': 'project', 'local-settings': 'loc
 type SettingsTarget = keyof typeof SETTINGS_TARGETS;
 const TARGETS = [...Object.keys(SETTINGS_TARGETS), 'dockerfile', 'compose'];
 
-/** The nearest directory at or above `start` with a .sandcat or .devcontainer folder; else `start`. */
-export function projectRoot(start: string): string {
+/** The nearest directory at or above `start` with a .sandcat or .devcontainer folder, or null. */
+export function projectRoot(start: string): string | null {
   let dir = resolve(start);
   for (;;) {
     if (existsSync(join(dir, '.sandcat')) || existsSync(join(dir, DEVCONTAINER_DIR))) return dir;
     const parent = dirname(dir);
-    if (parent === dir) return resolve(start);
+    if (parent === dir) return null;
     dir = parent;
   }
 }
@@ -137,7 +137,11 @@ export async function run(args: string[]): Promise<number> {
     if (!what || !TARGETS.includes(what) || rest.length > 0) {
       throw new SandcatError('E_USAGE', what ? `cannot edit "${args.join(' ')}"` : 'say what to edit', { hint: `one of: ${TARGETS.join(', ')}` });
     }
-    const root = projectRoot(process.cwd());
+    const found = projectRoot(process.cwd());
+    if (!found && what !== 'user-settings') {
+      throw new SandcatError('E_NO_PROJECT', `no .sandcat/ or .devcontainer/ in ${process.cwd()} or above`, { hint: 'cd into the project, or run "sandcat init" there first' });
+    }
+    const root = found ?? process.cwd();
     const interactive = process.stdin.isTTY === true && process.stdout.isTTY === true;
     if (what in SETTINGS_TARGETS) return await editSettings(what as SettingsTarget, root, process.env, interactive);
     const file = otherFile(root, what as 'dockerfile' | 'compose');
