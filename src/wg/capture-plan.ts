@@ -6,8 +6,12 @@
  *   prerouting (nat):  udp/tcp dport 53 from the tunnel  → redirect to the DNS server's port
  *                      any other tcp from the tunnel     → redirect to the proxy's port
  *                      (redirect keeps the original destination for SO_ORIGINAL_DST)
+ *                      any other udp from the tunnel     → redirect to a local port too, only so
+ *                      that it reaches the input hook (a packet for a remote address would go
+ *                      to forward, where the kernel, not forwarding, drops it silently)
  *   input (filter):    redirected DNS is accepted; every other UDP from the tunnel is rejected
- *                      with ICMP port-unreachable, so QUIC clients fall back to TCP at once
+ *                      with ICMP port-unreachable (conntrack maps the error back to the address
+ *                      the agent dialled), so QUIC clients fall back to TCP at once
  *   forward (filter):  nothing is routed to or from the tunnel: the only way out is the proxy
  *
  * Only packets whose input interface is the tunnel are touched: WireGuard's own UDP (the listen
@@ -47,6 +51,7 @@ export function captureRuleset({ iface, dnsPort, proxyPort }: CapturePlanInput):
     `    iifname ${i} udp dport 53 redirect to :${dnsPort}`,
     `    iifname ${i} tcp dport 53 redirect to :${dnsPort}`,
     `    iifname ${i} meta l4proto tcp redirect to :${proxyPort}`,
+    `    iifname ${i} meta l4proto udp redirect to :${proxyPort}`,
     `  }`,
     `  chain input {`,
     `    type filter hook input priority filter; policy accept;`,
@@ -55,6 +60,7 @@ export function captureRuleset({ iface, dnsPort, proxyPort }: CapturePlanInput):
     `  }`,
     `  chain forward {`,
     `    type filter hook forward priority filter; policy accept;`,
+    `    iifname ${i} meta l4proto udp reject with icmpx type port-unreachable`,
     `    iifname ${i} drop`,
     `    oifname ${i} drop`,
     `  }`,

@@ -46,15 +46,19 @@
  *   startDaemon() · stopDaemon(signal = 'SIGTERM') → exit code · restartDaemon() · reloadDaemon()
  *   daemonLogs() (parsed pino lines) · daemonLogText() · waitForLog(pred, timeoutMs)
  *   startAgent() (after the daemon wrote client.conf) · readPublic(file)
+ *   waitForTunnel(timeoutMs = 30000): until a TCP connect through the tunnel works. After a
+ *              daemon restart the agent's WireGuard re-handshakes only once its old session
+ *              times out (up to ~15 s); restartDaemon() and startDaemon() wait for it.
  *   spawnUpstream(script, args) → extra server process in the upstream ns (yours to stop)
  *   destroy()  idempotent; kills daemon, wireguard-go, upstream servers; deletes nft tables,
- *              namespaces, /etc/netns dirs, stale sockets and the temp dir (kept with LAB_KEEP=1)
+ *              namespaces, /etc/netns dirs, stale sockets and the temp dir (kept with LAB_KEEP=1,
+ *              e.g. to read <root>/daemon.log, every daemon stderr line of the lab)
  *
  * A crashed earlier run is reaped on the next createLab with the same tag (marker files in
  * /run/sandcat-lab/ record the owning pid).
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -169,6 +173,7 @@ export interface Lab {
   daemonLogText(): string;
   waitForLog(pred: (line: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
   startAgent(): Promise<void>;
+  waitForTunnel(timeoutMs?: number): Promise<void>;
   readPublic(file: string): string;
   spawnUpstream(script: string, args?: string[], env?: NodeJS.ProcessEnv): ChildProcess;
   destroy(): Promise<void>;
@@ -387,6 +392,7 @@ export async function createLab(options: LabOptions): Promise<Lab> {
       daemon = child;
       onLines(child.stderr, (line) => {
         logText += line + '\n';
+        appendFileSync(join(root, 'daemon.log'), line + '\n');
         try {
           logs.push(JSON.parse(line) as Record<string, unknown>);
         } catch {
@@ -402,6 +408,18 @@ export async function createLab(options: LabOptions): Promise<Lab> {
           return existsSync(ready);
         },
         30_000,
+      );
+      if (agentWg && agentWg.exitCode === null) await lab.waitForTunnel();
+    },
+
+    async waitForTunnel(timeoutMs = 30_000) {
+      // TCP to the tunnel's port 53 is redirected to the DNS server's TCP listener: a connect
+      // proves the tunnel carries traffic without sending a single DNS query.
+      await waitFor(
+        'the WireGuard tunnel to carry traffic',
+        async () => (await execIn(ns.agent, 'timeout', ['2', 'bash', '-c', `exec 3<>/dev/tcp/${LAB_IP.tunnel4}/53`])).code === 0,
+        timeoutMs,
+        200,
       );
     },
 
@@ -448,6 +466,7 @@ export async function createLab(options: LabOptions): Promise<Lab> {
       await mustExec(ns.agent, 'ip', ['-6', 'route', 'replace', 'default', 'dev', iface.wgClient]);
       mkdirSync(`/etc/netns/${ns.agent}`, { recursive: true });
       writeFileSync(`/etc/netns/${ns.agent}/resolv.conf`, conf.dns.map((d) => `nameserver ${d}`).join('\n') + '\noptions timeout:2 attempts:1\n');
+      await lab.waitForTunnel();
     },
 
     readPublic: (file) => readFileSync(join(dirs.public, file), 'utf8'),
