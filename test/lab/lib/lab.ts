@@ -69,7 +69,15 @@ import { mintTestPki, type TestPki } from './test-ca.js';
 import { parseWgQuick, toWgSetconf } from './wg-quick.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-export const REPO_ROOT = resolve(HERE, '../../..');
+/** The checkout (holds bin/sandcat), found upward so the harness also runs compiled (the demo). */
+function findRepoRoot(from: string): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'bin/sandcat')) && existsSync(join(dir, 'package.json'))) return dir;
+    if (dirname(dir) === dir) return resolve(HERE, '../../..');
+  }
+}
+export const REPO_ROOT = findRepoRoot(HERE);
+const UPSTREAM_SERVER = join(REPO_ROOT, 'test/lab/lib/upstream-server.mjs');
 const MARKER_DIR = '/run/sandcat-lab';
 
 /** Names the upstream DNS answers by default; all point at the upstream server. */
@@ -535,7 +543,7 @@ export async function createLab(options: LabOptions): Promise<Lab> {
       tcpBannerPorts: options.tcpBannerPorts ?? [2222],
       dns: { port: 53, records, ttl: 60 },
     };
-    upstream = spawnIn(ns.upstream, process.execPath, [join(HERE, 'upstream-server.mjs')], { env: { ...process.env, LAB_UPSTREAM_CONFIG: JSON.stringify(upConfig) }, stdin: 'pipe' });
+    upstream = spawnIn(ns.upstream, process.execPath, [UPSTREAM_SERVER], { env: { ...process.env, LAB_UPSTREAM_CONFIG: JSON.stringify(upConfig) }, stdin: 'pipe' });
     let upstreamErr = '';
     onLines(upstream.stderr, (l) => (upstreamErr += l + '\n'));
     onLines(upstream.stdout, (line) => {
