@@ -52,9 +52,8 @@ function writeEnvFile(o: DaemonOptions, settings: Settings, logger: Logger): voi
 
 /** Load the proxy lazily: its TLS stack is heavy and only the daemon needs it. */
 async function startProxyServer(opts: ProxyOptions): Promise<ProxyHandle> {
-  const specifier = '../proxy/server.js'; // not a literal while the proxy lands in parallel
-  const mod = (await import(specifier)) as { startProxy(o: ProxyOptions): Promise<ProxyHandle> };
-  return mod.startProxy(opts);
+  const { startProxy } = await import('../proxy/server.js');
+  return startProxy(opts);
 }
 
 /**
