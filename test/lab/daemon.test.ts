@@ -6,7 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLab, LAB_IP, labSkipReason, type Lab } from './lib/index.js';
+import { createLab, LAB_IP, labSkipReason, waitFor, type Lab } from './lib/index.js';
 
 const skip = labSkipReason();
 if (skip) console.warn(`skipping the daemon lab test: ${skip}`);
@@ -179,6 +179,37 @@ describe.skipIf(skip)('sandcat daemon in the lab (issue 2)', () => {
     // The agent's tunnel was never touched: it re-handshakes with the same server key.
     const r = await lab.agentCurl([...CURL, 'https://api.allowed.test/'], { timeoutSec: 15 });
     expect(r.status).toBe(200);
+  });
+
+  it('refuses connections through the tunnel to its own listeners (loop guard)', async () => {
+    lab.clearUpstreamLog();
+    for (const url of [`http://${LAB_IP.tunnel4}:3129/`, `http://[${LAB_IP.tunnel6}]:3129/`, `http://${LAB_IP.tunnel4}:5353/`]) {
+      const r = await lab.agentCurl([url], { timeoutSec: 5 });
+      expect(r.status === 0 || r.status === 403).toBe(true);
+    }
+    expect(lab.upstreamRequests()).toHaveLength(0);
+  });
+
+  it('after a SIGKILL the next start replaces the stale table and the tunnel works again', async () => {
+    lab.clearUpstreamLog();
+    expect(await lab.stopDaemon('SIGKILL')).toBe('SIGKILL');
+    // The table outlives a killed daemon; wireguard-go does not (parent-death signal).
+    expect((await lab.exec('proxy', 'nft', ['list', 'table', 'inet', lab.nftTable])).code).toBe(0);
+    await lab.startDaemon();
+    const tables = (await lab.exec('proxy', 'nft', ['list', 'tables'])).stdout;
+    expect(tables.split('\n').filter((l) => l.includes(lab.nftTable))).toHaveLength(1);
+    expect((await lab.agentCurl([...CURL, 'https://api.allowed.test/'], { timeoutSec: 15 })).status).toBe(200);
+  });
+
+  it('if wireguard-go dies the daemon stops with status 1 and removes its rules (fail closed)', async () => {
+    const up = lab.daemonLogs().filter((l) => l.kind === 'wireguard-go' && typeof l.pid === 'number').pop();
+    expect(up).toBeDefined();
+    const before = lab.daemonLogs().length;
+    process.kill(up!.pid as number, 'SIGKILL');
+    await waitFor('the daemon to stop', () => lab.daemonLogs().slice(before).some((l) => l.event === 'stopped'), 10_000);
+    expect((await lab.exec('proxy', 'nft', ['list', 'table', 'inet', lab.nftTable])).code).not.toBe(0);
+    expect(await lab.stopDaemon()).toBe(1);
+    await lab.startDaemon();
   });
 
   it('SIGTERM removes the nft table, the interface and the ready marker', async () => {
