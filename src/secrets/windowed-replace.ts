@@ -38,14 +38,12 @@ export class WindowedReplace extends Transform {
     const buf = typeof chunk === 'string' ? Buffer.from(chunk, encoding) : chunk;
     if (!this.#re) return done(null, buf);
     const data = this.#carry.length ? Buffer.concat([this.#carry, buf]) : buf;
-    if (data.length <= this.#window) {
-      this.#carry = Buffer.from(data); // small; a copy so we never pin a caller's large buffer
-      return done();
-    }
-    let cut = data.length - this.#window;
+    // Hold back only a tail that could still grow into a needle, so small writes (server-sent
+    // events, interactive streams) are not delayed until more data arrives.
+    let cut = data.length - this.#partialTail(data);
     if (!this.#needles.some((n) => data.indexOf(n) !== -1)) {
-      this.#carry = Buffer.from(data.subarray(cut));
-      return done(null, data.subarray(0, cut));
+      this.#carry = cut < data.length ? Buffer.from(data.subarray(cut)) : EMPTY; // a copy: never pin a large buffer
+      return cut > 0 ? done(null, data.subarray(0, cut)) : done();
     }
     // Slow path: extend the cut past any match that starts before it, so no match is ever split.
     const text = data.toString('latin1');
@@ -62,6 +60,17 @@ export class WindowedReplace extends Transform {
     } catch (err) {
       done(err as Error);
     }
+  }
+
+  /** Length of the longest tail of `data` that is a proper prefix of some needle (0: none). */
+  #partialTail(data: Buffer): number {
+    for (let k = Math.min(this.#window, data.length); k > 0; k--) {
+      const start = data.length - k;
+      for (const n of this.#needles) {
+        if (n.length > k && data[start] === n[0] && data.compare(n, 0, k, start, data.length) === 0) return k;
+      }
+    }
+    return 0;
   }
 
   override _flush(done: TransformCallback): void {
