@@ -11,10 +11,11 @@
  * rules, and a denied name never reaches an upstream resolver.
  *
  * `tunnel`: /etc/resolv.conf names only the tunnel DNS servers and the kill switch also refuses
- * 127.0.0.11. Chosen automatically when Docker says it forwards from the *host's* namespace
- * (Docker ≥ 25 marks host-loopback upstreams as `host(…)` in the ExtServers comment; such queries
- * would bypass the tunnel), or when there is no Docker resolver at all. Sibling names then only
- * resolve through /etc/hosts.
+ * 127.0.0.11. Chosen automatically when Docker says it forwards from the *host's* namespace, which
+ * would bypass the tunnel: newer Docker releases do that for upstreams taken from the host's own
+ * resolv.conf (loopback ones always, recent releases all of them, never `dns:` overrides) and mark
+ * them `host(…)` in the `# ExtServers:` comment (moby libnetwork/internal/resolvconf). Also chosen
+ * when there is no Docker resolver at all. Sibling names then only resolve through /etc/hosts.
  */
 import { DOCKER_DNS } from './kill-switch.js';
 
