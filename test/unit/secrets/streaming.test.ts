@@ -90,3 +90,27 @@ describe('responseScrubTransform at every split point', () => {
     expect(out.equals(data)).toBe(true);
   });
 });
+
+describe('latency: only a tail that could still become a needle is held back', () => {
+  const firstOutput = (t: import('node:stream').Transform, chunk: Buffer) =>
+    new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('nothing came out without more input')), 500);
+      t.once('data', (c: Buffer) => {
+        clearTimeout(timer);
+        resolve(c.toString('latin1'));
+      });
+      t.write(chunk);
+    });
+
+  it('a server-sent event that cannot be part of a value passes at once (stream left open)', async () => {
+    const t = vault().responseScrubTransform();
+    expect(await firstOutput(t, Buffer.from('data: {"n":1}\n\n'))).toBe('data: {"n":1}\n\n');
+    t.destroy();
+  });
+
+  it('a tail that could be the start of a placeholder waits for the next chunk', async () => {
+    const t = vault().requestBodyTransform('github.com');
+    expect(await firstOutput(t, Buffer.from('abc SANDCAT_PLACE'))).toBe('abc ');
+    t.destroy();
+  });
+});
