@@ -43,13 +43,21 @@ export class Http1Front {
       const c = ctx(req.socket);
       rt.logger.info({ conn: c?.id, client: c?.client, method: 'CONNECT', decision: 'deny', status: 405 }, 'request');
     });
+    const answered = new WeakSet<Duplex>();
     server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+      // The parser may report again as more bytes arrive; answer once.
+      if (answered.has(socket)) return;
+      answered.add(socket);
       const c = this.#contexts.get(socket);
       rt.logger.info({ conn: c?.id, client: c?.client, err: err.code ?? err.message }, 'malformed or abandoned HTTP request');
       if (err.code === 'ECONNRESET' || !socket.writable) return socket.destroy();
       const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
       writeRawResponse(socket, status, [BLOCKED_HEADER, '1'], `sandcat: ${status === 431 ? 'request headers too large' : status === 408 ? 'request head took too long' : 'malformed HTTP request'}\n`);
-      socket.destroy();
+      // Keep reading (and discarding) briefly so the client gets the answer rather than a reset.
+      socket.removeAllListeners('data');
+      socket.on('data', () => {});
+      socket.resume();
+      setTimeout(() => socket.destroy(), 2000).unref();
     });
     // headersTimeout and the idle-connection sweep only run once the server "listens"; it never
     // binds a port, so start that machinery by hand.

@@ -77,6 +77,9 @@ function terminate(rt: ProxyRuntime, conn: ConnectionContext, raw: Socket, data:
   socket.once('error', onError);
   socket.once('secure', () => {
     clearTimeout(timer);
+    // tls.Server clears this when it emits 'secureConnection'; a hand-made server socket must do
+    // it itself, or an HTTP/2 session waits forever for a client-side 'secureConnect'.
+    (socket as tls.TLSSocket & { secureConnecting: boolean }).secureConnecting = false;
     socket.off('error', onError);
     socket.on('error', () => socket.destroy());
     if (socket.alpnProtocol === 'h2') handlers.http2(socket, conn);
