@@ -151,6 +151,20 @@ describe.skipIf(skip)('sandcat daemon in the lab (issue 2)', () => {
     }
   });
 
+  it('SIGHUP applies new settings without a restart and rewrites sandcat.env', async () => {
+    lab.writeSettings({ ...SETTINGS, env: { ...SETTINGS.env, PLAIN: 'changed' }, network: [...SETTINGS.network, { action: 'allow', host: 'denied.test' }] });
+    try {
+      await lab.reloadDaemon();
+      expect((await lab.agentDig('denied.test', 'A')).status).toBe('NOERROR');
+      expect((await agentShell('printf %s "$PLAIN"')).stdout).toBe('changed');
+    } finally {
+      lab.writeSettings(SETTINGS);
+      await lab.reloadDaemon();
+    }
+    expect((await lab.agentDig('denied.test', 'AAAA')).status).toBe('REFUSED');
+    expect((await agentShell('printf %s "$PLAIN"')).stdout).toBe('hello');
+  });
+
   it('SIGHUP with an invalid file keeps the previous policy and says why', async () => {
     lab.writeSettings({ ...SETTINGS, network: [{ action: 'maybe', host: 'x' }] });
     try {
