@@ -1,0 +1,75 @@
+import { describe, expect, it } from 'vitest';
+import { compilePolicy, decide } from '../../src/policy/index.js';
+import { parseAuthority, pathForLog } from '../../src/proxy/http/authority.js';
+import { stripHopByHop } from '../../src/proxy/http/hop-by-hop.js';
+import { policyDeniedText, secretBlockedText } from '../../src/proxy/http/messages.js';
+import { classifyUpstreamError, UpstreamTimeoutError } from '../../src/proxy/upstream/failure.js';
+
+describe('403 text', () => {
+  const policy = compilePolicy([
+    { action: 'deny', host: 'api.example.com', method: 'POST', layer: 'project', index: 2 },
+    { action: 'allow', host: '*.example.com', layer: 'user', index: 0 },
+  ]);
+
+  it('names the method, the host and the rule, and says retrying will not help', () => {
+    const text = policyDeniedText('POST', 'api.example.com', decide(policy, { host: 'api.example.com', method: 'POST' }));
+    expect(text).toBe(
+      'Blocked by sandcat network policy: POST api.example.com\n' +
+        'Reason: rule project settings network[2] (deny "api.example.com" method POST).\n' +
+        'Retrying, or working around it with another URL, an IP address, a different tool or a proxy, will not help: ' +
+        'the same policy applies to every connection. If this access is needed, ask the user to change the sandcat settings.\n',
+    );
+  });
+
+  it('says when no rule matched, and which of several names was denied', () => {
+    const text = policyDeniedText('GET', 'api.example.com', decide(policy, { host: 'evil.test', method: 'GET' }));
+    expect(text).toContain('Denied name: evil.test');
+    expect(text).toContain('Reason: no rule matched (default deny).');
+  });
+
+  it('wraps a secret refusal with the request line', () => {
+    expect(secretBlockedText('GET', 'x.test', 'detail')).toMatch(/^Blocked by sandcat secret policy: GET x\.test\ndetail\n/);
+  });
+});
+
+describe('parseAuthority', () => {
+  it.each([
+    ['api.test', { host: 'api.test', port: undefined }],
+    ['API.Test.:8443', { host: 'api.test', port: 8443 }],
+    ['[::1]:443', { host: '::1', port: 443 }],
+    ['10.0.0.1', { host: '10.0.0.1', port: undefined }],
+  ])('%s', (input, expected) => expect(parseAuthority(input)).toEqual(expected));
+
+  it.each(['', 'user@evil.test', 'a b', 'host:99999', 'host:x', '[::1', 'evil.test/path'])('refuses %j', (input) => expect(parseAuthority(input)).toBeNull());
+});
+
+describe('pathForLog', () => {
+  it('never logs query values', () => {
+    expect(pathForLog('/a/b?token=SECRET')).toBe('/a/b?…');
+    expect(pathForLog('/plain')).toBe('/plain');
+  });
+});
+
+describe('stripHopByHop', () => {
+  it('drops connection-level headers and the ones Connection names, keeping order and case', () => {
+    const out = stripHopByHop(['Host', 'a', 'Connection', 'keep-alive, X-Private', 'X-Private', '1', 'Keep-Alive', 't=5', 'Transfer-Encoding', 'chunked', 'Accept', '*/*']);
+    expect(out).toEqual(['Host', 'a', 'Accept', '*/*']);
+  });
+
+  it('keeps Upgrade/Connection for upgrade requests and drops host for h2', () => {
+    expect(stripHopByHop(['Connection', 'Upgrade', 'Upgrade', 'websocket', 'host', 'x'], { keepUpgrade: true, dropHost: true })).toEqual(['Connection', 'Upgrade', 'Upgrade', 'websocket']);
+  });
+});
+
+describe('classifyUpstreamError', () => {
+  it.each([
+    [Object.assign(new Error('getaddrinfo ENOTFOUND x'), { code: 'ENOTFOUND' }), 502, 'dns'],
+    [Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }), 502, 'connect'],
+    [Object.assign(new Error('unable to verify'), { code: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' }), 502, 'tls-verify'],
+    [Object.assign(new Error("Hostname/IP does not match certificate's altnames"), { code: 'ERR_TLS_CERT_ALTNAME_INVALID' }), 502, 'tls-verify'],
+    [new UpstreamTimeoutError('connect took too long'), 504, 'timeout'],
+    [Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }), 502, 'reset'],
+  ])('%s', (err, status, kind) => {
+    expect(classifyUpstreamError(err, 'h.test', 443)).toMatchObject({ status, kind });
+  });
+});
