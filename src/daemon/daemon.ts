@@ -10,7 +10,8 @@
  *   7. `<public>/sandcat.env`, then `<public>/ready` last.
  * Stop (SIGTERM/SIGINT, or wireguard-go dying): ready removed, interface down first (no packet
  * moves once the tunnel is gone), capture table removed, listeners closed.
- * SIGHUP: reload settings; on any error keep the current policy and log why.
+ * SIGHUP, or an edit of any settings file (watched): reload settings; on any error keep the
+ * current policy and log why.
  */
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -18,7 +19,7 @@ import { NameAttribution, startDnsServer, UpstreamResolver, type DnsServer } fro
 import { formatError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { ProxyHandle, ProxyOptions } from '../proxy/types.js';
-import { loadSettings, type Settings } from '../settings/index.js';
+import { loadSettings, watchSettings, type Settings } from '../settings/index.js';
 import { installCapture, type Capture } from '../wg/capture.js';
 import { startWireGuardServer, type WireGuardServer } from '../wg/server.js';
 import { writeFileAtomic } from './atomic-write.js';
@@ -181,6 +182,13 @@ export async function startDaemon(o: DaemonOptions, logger: Logger): Promise<Run
     });
     return reloading;
   };
+
+  // Edits apply without a restart, as `sandcat edit` users expect; SIGHUP stays for scripts.
+  const watcher = watchSettings({ userFile: o.userSettings, projectDir: o.projectDir }, (changed) => {
+    logger.info({ event: 'settings-changed', files: changed }, `settings changed (${changed.join(', ')}); reloading`);
+    void reload();
+  });
+  undo.push(async () => watcher.close());
 
   return { state, stopped, stop, reload };
 }
