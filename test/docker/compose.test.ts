@@ -207,6 +207,11 @@ services:
   it('the agent environment: CA variables, sandcat.env, git identity and HTTPS rewrite', async () => {
     const r = await asAgentUser('echo "$NODE_EXTRA_CA_CERTS|$SSL_CERT_FILE|$GIT_USER_NAME"; git config --global user.name; git config --global --get-all url.https://github.com/.insteadOf');
     expect(r.stdout).toBe('/sandcat/public/ca.pem|/etc/ssl/certs/ca-certificates.crt|Sandcat Test\nSandcat Test\ngit@github.com:\nssh://git@github.com/\n');
+    // The entrypoint dropped to the agent user (uid 1000) and no-new-privileges is set.
+    const status = await inAgent("awk '/^(Uid|NoNewPrivs|CapEff):/{print $1, $2}' /proc/1/status");
+    expect(status.stdout).toContain('Uid:\t1000'.replace('\t', ' '));
+    expect(status.stdout).toContain('NoNewPrivs: 1');
+    expect(status.stdout).toContain('CapEff: 0000000000000000');
   }, 30_000);
 
   it('after `compose restart proxy` the agent\'s traffic resumes with no action in the agent', async () => {
