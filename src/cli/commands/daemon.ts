@@ -3,7 +3,7 @@
  * Exit status: 0 after a clean stop, 2 for invalid settings or flags, 1 for anything else
  * (no WireGuard, no nftables, a port in use, wireguard-go dying).
  */
-import '../../daemon/reflect-shim.js';
+import 'reflect-metadata';
 import { startDaemon } from '../../daemon/daemon.js';
 import { DAEMON_FLAGS, parseDaemonOptions } from '../../daemon/options.js';
 import { formatError, SandcatError, SettingsError } from '../../errors.js';

@@ -1,5 +1,5 @@
 // x509 loads tsyringe, which needs the Reflect metadata API first.
-import '../../daemon/reflect-shim.js';
+import 'reflect-metadata';
 import { webcrypto } from 'node:crypto';
 import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';

@@ -1,5 +1,5 @@
 // x509 loads tsyringe, which needs the Reflect metadata API first.
-import '../../daemon/reflect-shim.js';
+import 'reflect-metadata';
 import { isIP } from 'node:net';
 import * as x509 from '@peculiar/x509';
 import { EC_ALGORITHM, randomSerial, type CaMaterial } from './ca.js';

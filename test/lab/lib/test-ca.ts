@@ -5,7 +5,7 @@
  */
 import { webcrypto } from 'node:crypto';
 import { isIP } from 'node:net';
-import '../../../src/daemon/reflect-shim.js';
+import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 
 x509.cryptoProvider.set(webcrypto as unknown as Crypto);
