@@ -37,6 +37,20 @@ fi
 
 node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
 if [ "$node_major" -lt 20 ]; then
+  # Debian 12 and Ubuntu 24.04 ship Node 18. The npm registry carries official Node builds as the
+  # node-linux-<arch> package, so fetch Node 20 through npm itself: no other download site needed.
+  if [ "$(id -u)" = 0 ] && command -v npm >/dev/null 2>&1; then
+    arch=$(node -p 'process.arch' 2>/dev/null || uname -m | sed 's/x86_64/x64/;s/aarch64/arm64/')
+    echo "install-deps: Node.js $(node --version 2>/dev/null || echo none) is too old; installing Node 20 from the npm registry (node-linux-$arch)"
+    tmp=$(mktemp -d)
+    (cd "$tmp" && npm pack --silent "node-linux-$arch@20" >/dev/null && tar -xzf node-linux-*.tgz)
+    cp -r "$tmp"/package/bin "$tmp"/package/include "$tmp"/package/share /usr/local/ 2>/dev/null || cp -r "$tmp"/package/bin /usr/local/
+    rm -rf "$tmp"
+    hash -r
+    node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+  fi
+fi
+if [ "$node_major" -lt 20 ]; then
   echo "install-deps: sandcat needs Node.js 20 or newer (found $(node --version 2>/dev/null || echo none))" >&2
   exit 1
 fi
