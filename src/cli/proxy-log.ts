@@ -51,7 +51,7 @@ function kindOf(o: Record<string, unknown>): LogEvent['kind'] {
 
 export function parseLogLine(line: string): ParsedLine | null {
   const text = line.replace(/\r$/, '').replace(COMPOSE_PREFIX, '');
-  if (text.trim() === '') return null;
+  if (text.trim() === '' || text.startsWith('Attaching to ')) return null; // compose's own chatter
   if (!text.trimStart().startsWith('{')) return { text };
   let o: Record<string, unknown>;
   try {
