@@ -61,6 +61,12 @@ describe('HTTP/1.1 over intercepted TLS', () => {
     expect(r.text).toContain('Denied name: evil.test');
   });
 
+  it('on a shared IP, other names the agent resolved to it do not matter once the claimed name is among them', async () => {
+    h.attributed = ['api.test', 'evil.test'];
+    const r = await h.request({ host: 'api.test' });
+    expect(r.status).toBe(200);
+  });
+
   it('denies TLS without SNI unless a rule names the IP', async () => {
     const r = await h.request({ host: 'api.test', servername: null });
     expect(r.status).toBe(403);

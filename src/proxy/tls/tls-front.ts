@@ -2,7 +2,7 @@ import { isIP, type Socket } from 'node:net';
 import tls, { type SecureContext } from 'node:tls';
 import { decide, decideAll } from '../../policy/index.js';
 import { relayTo } from '../tcp/relay.js';
-import { ruleTag, type ProxyRuntime } from '../runtime.js';
+import { claimedNames, ruleTag, type ProxyRuntime } from '../runtime.js';
 import type { ConnectionContext } from '../types.js';
 import type { ClientHello } from './client-hello.js';
 
@@ -30,7 +30,7 @@ export function handleTls(rt: ProxyRuntime, conn: ConnectionContext, socket: Soc
   // Pass-through: only when the first rule for this name says intercept: false.
   const head = decide(snap.policy, { host: certHost, port: conn.dest.port });
   if (head.action === 'allow' && head.rule?.intercept === false) {
-    const names = hello.sni ? [hello.sni, ...rt.attribution.namesFor(conn.client, conn.dest.address)] : [conn.dest.address];
+    const names = hello.sni ? claimedNames(rt, conn, undefined) : [conn.dest.address];
     const all = decideAll(snap.policy, names, undefined, conn.dest.port);
     if (all.action === 'deny') {
       rt.logger.info({ conn: conn.id, client: conn.client, proto: 'tls-passthrough', sni: hello.sni ?? null, names, decision: 'deny', rule: ruleTag(all.rule), explain: all.explain }, 'TLS pass-through denied; reset');
