@@ -83,7 +83,7 @@ describe.skipIf(!docker.ok || !BUILT)('sandcat init → sandcat run on the real 
 
   afterAll(async () => {
     if (project && docker.ok && BUILT) {
-      const down = await sandcat(['compose', 'down', '-v', '--remove-orphans', '--timeout', '5']);
+      const down = await sandcat(['compose', 'down', '-v', '--rmi', 'local', '--remove-orphans', '--timeout', '5']); // --rmi local: the built agent image
       if (down.code !== 0) console.warn(`[test/docker/init-project] compose down: ${down.stderr.slice(-500)}`);
     }
     if (dir) rmSync(dir, { recursive: true, force: true });
