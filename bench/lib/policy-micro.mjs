@@ -31,7 +31,7 @@ function time(policyMod, policy, hosts, iterations) {
 }
 
 /** Returns per-round ns/decision for the mixed workload and for the no-match (default deny) case. */
-export async function policyMicrobench(rounds = 5, iterations = 200_000) {
+export async function policyMicrobench(rounds = 5, targetMs = 500) {
   const mod = await import(pathToFileURL(join(ROOT, 'dist/policy/index.js')).href);
   const rules = makeRules(1000);
   const policy = mod.compilePolicy(rules, true);
@@ -43,7 +43,9 @@ export async function policyMicrobench(rounds = 5, iterations = 200_000) {
   const misses = Array.from({ length: 512 }, (_, i) => `nothing${i}.unmatched.test`);
   const mixed = [];
   for (let i = 0; i < 1536; i++) mixed.push([exactHits, globHits, misses][i % 3][(i * 7919) % 500]);
-  time(mod, policy, mixed, iterations); // warm-up: JIT
+  // Warm-up (JIT), then size each timed loop to take about `targetMs`.
+  const probe = time(mod, policy, mixed, 5_000).ns;
+  const iterations = Math.max(10_000, Math.round((targetMs * 1e6) / probe));
   const out = { mixed: [], miss: [] };
   for (let r = 0; r < rounds; r++) {
     out.mixed.push(time(mod, policy, mixed, iterations).ns);
