@@ -38,6 +38,7 @@ environment knobs:
   BENCH_ROUNDS=3          interleaved rounds per figure
   BENCH_BULK_MB=1000      bulk download/upload size in MB (1 GB by default)
   BENCH_IDLE=1000,10000   idle connection counts for the memory figure
+  BENCH_IDLE_LATE=0       also read RSS this many seconds later (after pooled upstream sockets expire)
   BENCH_CONFIGS=direct,mitmproxy,sandcat
   BENCH_PATHS=veth,wg
   BENCH_FIGURES=1,2,3,4,5,6,7
@@ -66,6 +67,7 @@ function options() {
     latencySamples: quick ? 1000 : 3000,
     keepAliveTool: env.BENCH_KEEPALIVE_TOOL ?? 'node',
     sandcatLogLevel: env.BENCH_SANDCAT_LOG_LEVEL ?? 'info',
+    idleLateSeconds: Number(env.BENCH_IDLE_LATE ?? 0),
   };
 }
 
@@ -301,6 +303,11 @@ async function bench(opts, dir) {
           await sleep(3000); // let allocations settle
           const mb = (rssMiB(pid) * 1048576) / 1e6;
           record(`idle-rss-${count}`, 'veth', config, 0, mb, 'MB');
+          if (opts.idleLateSeconds > 0) {
+            // Later, once idle pooled upstream sockets may have been released by the interceptor.
+            await sleep(opts.idleLateSeconds * 1000);
+            record(`idle-rss-${count}-late`, 'veth', config, 0, (rssMiB(pid) * 1048576) / 1e6, 'MB');
+          }
           record(`idle-open-${count}`, 'veth', config, 0, r.open, 'connections');
           measured.set(config, [...(measured.get(config) ?? []), [r.open, mb]]);
           if (count < wanted) {
