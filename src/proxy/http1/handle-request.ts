@@ -168,8 +168,9 @@ function exchange(rt: ProxyRuntime, snap: PolicySnapshot, req: IncomingMessage, 
         }
         if (rt.draining) res.shouldKeepAlive = false;
         res.writeHead(status, upRes.statusMessage, plan.headers);
-        // Flush the head now: an event stream's first event must not wait for a second write.
-        res.flushHeaders();
+        // A body of unknown length may be a stream (SSE, long poll): send the head now so the
+        // agent sees the response open. Sized bodies let node coalesce head and body in one write.
+        if (upRes.headers['content-length'] === undefined) res.flushHeaders();
         let bytes = 0;
         upRes.on('data', (c: Buffer) => (bytes += c.length));
         pipeline([upRes, ...plan.transforms, res] as unknown as [Readable, NodeJS.WritableStream], (err) => {
