@@ -132,6 +132,37 @@ function lintLayer(file: SettingsFile, where: string): string[] {
   return warnings;
 }
 
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let diagonal = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const above = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diagonal = above;
+    }
+  }
+  return row[b.length]!;
+}
+
+/**
+ * A required key is missing: if its object holds an unknown key spelled almost the same, name it,
+ * so `"hots"` leads the user to `"host"` instead of to a puzzling "host is missing".
+ */
+function misspelledKey(data: unknown, path: readonly PropertyKey[]): string | null {
+  const missing = path[path.length - 1];
+  if (typeof missing !== 'string') return null;
+  let parent: unknown = data;
+  for (const segment of path.slice(0, -1)) {
+    if (typeof parent !== 'object' || parent === null) return null;
+    parent = (parent as Record<PropertyKey, unknown>)[segment as string];
+  }
+  if (typeof parent !== 'object' || parent === null || missing in parent) return null;
+  const near = Object.keys(parent).find((k) => k !== missing && editDistance(k.toLowerCase(), missing) <= 2);
+  return near ? `found "${near}": did you mean "${missing}"?` : null;
+}
+
 /** Parse and validate one layer. Throws SettingsError naming file, JSON path and the fix. */
 export function parseLayer(raw: RawLayer & { text: string }): { file: SettingsFile; warnings: string[] } {
   const text = raw.text.replace(/^\uFEFF/, ''); // editors on Windows write a BOM; JSON.parse rejects it
@@ -155,7 +186,8 @@ export function parseLayer(raw: RawLayer & { text: string }): { file: SettingsFi
     const where = jsonPath(issuePath(issue));
     const message = issue.code === 'invalid_key' ? keyProblem(issue) : issue.message;
     const more = issues.length > 1 ? ` (and ${issues.length - 1} more problem${issues.length > 2 ? 's' : ''} in this file)` : '';
-    throw new SettingsError(raw.file, where, `${message}${more}`, hintFor(where, issue));
+    const typo = misspelledKey(data, issuePath(issue));
+    throw new SettingsError(raw.file, where, `${message}${typo ? ` (${typo})` : ''}${more}`, hintFor(where, issue));
   }
   return { file: result.data, warnings: lintLayer(result.data, raw.file) };
 }

@@ -17,6 +17,7 @@ const CASES: Record<string, { path: string; problem: RegExp; hint?: RegExp | nul
   'top-level-array.json': { path: '(top level)', problem: /must be a JSON object/, hint: /wrap the settings/ },
   'bad-action.json': { path: 'network[1].action', problem: /must be "allow" or "deny"/, hint: /"action": "allow"/ },
   'missing-host.json': { path: 'network[0].host', problem: /must be a host name or glob/, hint: /"host": "api.github.com"/ },
+  'misspelled-host.json': { path: 'network[0].host', problem: /must be a host name or glob.*found "hots": did you mean "host"\?/ },
   'empty-host.json': { path: 'network[0].host', problem: /must be a non-empty host name or glob/ },
   'bad-method.json': { path: 'network[0].method', problem: /must be an HTTP method such as "GET"/, hint: /write two rules/ },
   'bad-port.json': { path: 'network[0].port', problem: /must be from 1 to 65535/ },
