@@ -19,7 +19,7 @@ import { NameAttribution, startDnsServer, UpstreamResolver, type DnsServer } fro
 import { formatError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { ProxyHandle, ProxyOptions } from '../proxy/types.js';
-import { loadSettings, watchSettings, type Settings } from '../settings/index.js';
+import { describeSettingsChange, loadSettings, watchSettings, type Settings } from '../settings/index.js';
 import { installCapture, type Capture } from '../wg/capture.js';
 import { startWireGuardServer, type WireGuardServer } from '../wg/server.js';
 import { writeFileAtomic } from './atomic-write.js';
@@ -170,10 +170,12 @@ export async function startDaemon(o: DaemonOptions, logger: Logger): Promise<Run
         // Render the env file before swapping, so a bad name keeps both the old policy and file.
         const { entries } = envEntries(next);
         const envText = renderEnvFile(entries);
+        const previous = state.current.settings;
         const current = state.replace(snap);
         writeFileAtomic(join(o.publicDir, ENV_FILE), envText, 0o644);
         const { summary, message } = summarize(current);
-        logger.info({ event: 'reload', ...summary }, `settings reloaded: ${message}`);
+        const change = describeSettingsChange(previous, next);
+        logger.info({ event: 'reload', ...summary, change: change.summary }, `settings reloaded: ${message} (what changed: ${change.summary})`);
         return true;
       } catch (err) {
         logger.error({ event: 'reload-failed', err: formatError(err) }, `settings reload failed, keeping the previous policy: ${formatError(err)}`);

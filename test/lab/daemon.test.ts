@@ -154,7 +154,11 @@ describe.skipIf(skip)('sandcat daemon in the lab (issue 2)', () => {
   it('SIGHUP applies new settings without a restart and rewrites sandcat.env', async () => {
     lab.writeSettings({ ...SETTINGS, env: { ...SETTINGS.env, PLAIN: 'changed' }, network: [...SETTINGS.network, { action: 'allow', host: 'denied.test' }] });
     try {
+      const before = lab.daemonLogs().length;
       await lab.reloadDaemon();
+      // The reload line says what changed (rule count, env names), never a value.
+      const line = lab.daemonLogs().slice(before).find((l) => l.event === 'reload');
+      expect(String(line?.change)).toMatch(/rules \d+ → \d+; .*env changed PLAIN/);
       expect((await lab.agentDig('denied.test', 'A')).status).toBe('NOERROR');
       expect((await agentShell('printf %s "$PLAIN"')).stdout).toBe('changed');
     } finally {
