@@ -16,6 +16,8 @@ over:
 
 Mode "many" ({"many": N, "host", "port", "send": [...], "hold": seconds}) opens N connections,
 sends the payload on each, holds them, and reports how many the proxy had closed by the end.
+Mode "flood" ({"flood": true, "host", "names": ["x{i}.example"], "count": N}) sends N DNS queries
+as fast as it can (at most "window" unanswered at a time) and counts the answers by rcode.
 Mode "udp" ({"udp": true, "host", "port", "hex"}) sends one datagram and reports the answer or
 the ICMP refusal.
 """
@@ -24,6 +26,7 @@ import json
 import resource
 import socket
 import ssl
+import struct
 import sys
 import time
 
@@ -147,6 +150,48 @@ def many(spec):
     return {"opened": opened, "failed": failed, "still_open": still_open}
 
 
+def dns_flood(spec):
+    """Send `count` queries (one per name, rotating) as fast as possible; count answers by rcode."""
+    s = socket.socket(family(spec["host"]), socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+    s.connect((spec["host"], spec.get("port", 53)))
+    names, count = spec["names"], spec["count"]
+    rcodes, sent = {}, 0
+    started = time.time()
+    window = spec.get("window", count)
+    got = 0
+    s.settimeout(spec.get("read_timeout", 3))
+
+    lost = 0
+
+    def drain(until):
+        nonlocal got, lost
+        try:
+            while got + lost < until:
+                r = s.recv(65535)
+                got += 1
+                rc = str(r[3] & 15)
+                rcodes[rc] = rcodes.get(rc, 0) + 1
+        except Exception:
+            lost = until - got  # timed out: count the rest as unanswered and move on
+
+    for i in range(count):
+        if sent - got - lost >= window:
+            drain(sent - window + 1)
+        name = names[i % len(names)].replace("{i}", str(i))
+        q = struct.pack(">HHHHHH", i & 0xFFFF, 0x0100, 1, 0, 0, 0)
+        for label in name.split("."):
+            q += bytes([len(label)]) + label.encode()
+        q += b"\0" + struct.pack(">HH", spec.get("qtype", 1), 1)
+        try:
+            s.send(q)
+            sent += 1
+        except OSError:
+            pass
+    drain(sent)
+    return {"sent": sent, "answered": got, "rcodes": rcodes, "elapsed": round(time.time() - started, 3)}
+
+
 def udp(spec):
     s = socket.socket(family(spec["host"]), socket.SOCK_DGRAM)
     s.settimeout(spec.get("read_timeout", 2))
@@ -166,6 +211,8 @@ if __name__ == "__main__":
         result = [one(s) for s in spec]
     elif "many" in spec:
         result = many(spec)
+    elif "flood" in spec:
+        result = dns_flood(spec)
     elif spec.get("udp"):
         result = udp(spec)
     else:

@@ -4,7 +4,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Lab } from './lib/index.js';
+import { onLines, stopChild, waitFor, type Lab } from './lib/index.js';
 
 const HERE = import.meta.dirname;
 export const CLIENT = join(HERE, 'attacks-client.py');
@@ -109,4 +109,46 @@ export function rssKb(pid: number): number {
 export async function allowedStillWorks(lab: Lab, url = 'https://api.allowed.test/'): Promise<boolean> {
   const r = await lab.agentCurl(['--http1.1', url]);
   return r.status === 200 && r.body.startsWith('hello from');
+}
+
+/** DNS queries as fast as the agent can send them; answers counted by rcode ("0" NOERROR, "5" REFUSED…). */
+export function dnsFlood(lab: Lab, spec: { host: string; names: string[]; count: number; qtype?: number; window?: number; read_timeout?: number }): Promise<{ sent: number; answered: number; rcodes: Record<string, number>; elapsed: number }> {
+  return runClient(lab, { flood: true, ...spec }, 120_000);
+}
+
+export interface EvilConfig {
+  tlsPort?: number;
+  plainPort?: number;
+  dnsPort?: number;
+  /** DNS zone of attacks-upstream.mjs: name → {CNAME} | {A, AAAA, TXT}. */
+  zone?: Record<string, { CNAME?: string; A?: string[]; AAAA?: string[]; TXT?: string[] }>;
+}
+
+export interface EvilUpstream {
+  events: Array<{ kind: string; [k: string]: unknown }>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Start attacks-upstream.mjs in the upstream namespace: an upstream that reflects the secret value it
+ * received through every response channel, and a DNS server with CNAME chains.
+ */
+export async function startEvilUpstream(lab: Lab, config: EvilConfig): Promise<EvilUpstream> {
+  const events: EvilUpstream['events'] = [];
+  const child = lab.spawnUpstream(EVIL_UPSTREAM, [], { ...process.env, EVIL_CONFIG: JSON.stringify({ certPem: lab.pki.certPem, keyPem: lab.pki.keyPem, ...config }) });
+  let err = '';
+  onLines(child.stderr, (l) => (err += l + '\n'));
+  onLines(child.stdout, (line) => {
+    try {
+      events.push(JSON.parse(line) as EvilUpstream['events'][number]);
+    } catch {
+      /* not an event */
+    }
+  });
+  const want = [config.tlsPort, config.plainPort, config.dnsPort].filter(Boolean).length;
+  await waitFor('the evil upstream', () => {
+    if (child.exitCode !== null) throw new Error(`attacks-upstream.mjs exited: ${err}`);
+    return events.filter((e) => e.kind === 'ready').length >= want;
+  });
+  return { events, stop: async () => void (await stopChild(child, 'SIGTERM', 2000)) };
 }
