@@ -29,12 +29,10 @@ interface Service {
   entrypoint?: string[];
 }
 
-function resolved(dir: string, files: string[]): { services: Record<string, Service> } {
-  const r = spawnSync(composeCmd![0], [...composeCmd!.slice(1), ...files.flatMap((f) => ['-f', f]), 'config'], {
-    cwd: dir,
-    encoding: 'utf8',
-    env: { ...process.env, SANDCAT_HOME: REPO, SANDCAT_USER_CONFIG: '/nonexistent-h5/user', SANDCAT_PROJECT: '/nonexistent-h5/project' },
-  });
+function resolved(dir: string, files: string[], envOverride: Record<string, string | undefined> = {}): { services: Record<string, Service> } {
+  const env: NodeJS.ProcessEnv = { ...process.env, SANDCAT_HOME: REPO, SANDCAT_USER_CONFIG: '/nonexistent-h5/user', SANDCAT_PROJECT: '/nonexistent-h5/project', ...envOverride };
+  for (const [k, v] of Object.entries(env)) if (v === undefined) delete env[k];
+  const r = spawnSync(composeCmd![0], [...composeCmd!.slice(1), ...files.flatMap((f) => ['-f', f]), 'config'], { cwd: dir, encoding: 'utf8', env });
   if (r.status !== 0) throw new Error(`compose config failed: ${r.stderr}`);
   return parse(r.stdout) as { services: Record<string, Service> };
 }
@@ -83,6 +81,18 @@ function checkSandbox(services: Record<string, Service>, agentName: string, agen
 describe.skipIf(!composeCmd)('compose files as docker-compose resolves them', () => {
   it('docker/compose.yml: the agent has no NET_ADMIN/NET_RAW, no key volume, read-only settings', () => {
     checkSandbox(resolved(join(REPO, 'docker'), ['compose.yml']).services, 'agent', '/home/agent');
+  });
+  it('docker/compose.yml with no variables set: the agent can write nothing in the sandcat checkout', () => {
+    // The quick start runs from the checkout, whose scripts/ the host runs as root and whose
+    // docker/compose.yml defines the agent's capabilities: none of it may be writable inside.
+    const { services } = resolved(join(REPO, 'docker'), ['compose.yml'], { SANDCAT_PROJECT: undefined });
+    const am = mounts(services.agent);
+    const binds = am.filter((m) => m.source.startsWith('/'));
+    const overlaps = (p: string) => p === REPO || p.startsWith(`${REPO}/`) || REPO.startsWith(`${p}/`);
+    expect(binds.filter((m) => !m.ro && overlaps(m.source))).toEqual([]);
+    // The workspace is the agent's own named volume, and the checkout's .sandcat/ is read-only over it.
+    expect(am.find((m) => m.target === '/workspace')).toMatchObject({ source: expect.stringMatching(/agent-workspace$/), ro: false });
+    expect(am.find((m) => m.target === '/workspace/.sandcat')).toMatchObject({ source: join(REPO, '.sandcat'), ro: true });
   });
   it('examples/devcontainer: the three-file merge puts "app" in the same sandbox', () => {
     const dir = join(REPO, 'examples/devcontainer/.devcontainer');
