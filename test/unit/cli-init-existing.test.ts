@@ -13,6 +13,7 @@ import { parse as parseYaml } from 'yaml';
 import type { InitContext } from '../../src/cli/init/context.js';
 import { runExisting } from '../../src/cli/init/existing.js';
 import { shellSplit } from '../../src/cli/init/existing-compose.js';
+import { reviewRunArgs } from '../../src/cli/init/existing-devcontainer.js';
 
 const REPO = join(import.meta.dirname, '..', '..');
 
@@ -112,6 +113,10 @@ describe('sandcat init --existing', () => {
     // The Dockerfile's ENTRYPOINT and the compose command still run, after sandcat's setup.
     expect(override.services.app.command).toEqual(['/usr/bin/tini', '--', 'sleep', 'infinity']);
     expect(override.services.app.volumes).toEqual(['sandcat-public:/sandcat/public:ro', '.:/workspaces/shop/.devcontainer:ro', '../.sandcat:/workspaces/shop/.sandcat:ro']);
+    // The agent keeps only what sandcat's setup needs as root, and cannot gain more (no sudo).
+    expect(override.services.app.cap_drop).toEqual(['ALL']);
+    expect(override.services.app.cap_add).toEqual(['CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'SETUID', 'SETGID']);
+    expect(override.services.app.security_opt).toEqual(['no-new-privileges:true']);
     expect(override.services.proxy.volumes).toContain('../.sandcat:/config/project:ro');
     expect(read('.sandcat/settings.json')).toContain('"network"');
     expect(read('.gitignore')).toBe('.sandcat/settings.local.json\n');
@@ -134,6 +139,9 @@ describe('sandcat init --existing', () => {
       ]),
     );
     expect(app.depends_on).toEqual({ db: { condition: 'service_started' }, 'wg-client': { condition: 'service_healthy' } });
+    expect(app.cap_drop).toEqual(['ALL']);
+    expect(app.cap_add).not.toContain('NET_ADMIN');
+    expect(app.security_opt).toContain('no-new-privileges:true');
     expect(cfg.services.db!.network_mode).toBeUndefined(); // siblings stay on the compose network
   });
 
@@ -167,6 +175,28 @@ describe('sandcat init --existing', () => {
     write('.devcontainer/Dockerfile', DOCKERFILE);
     expect(await runExisting(ctx(), io, { force: false, reset: true })).toBe(1);
     expect(log.join('\n')).toMatch(/"cap_add" .*NET_ADMIN would let the agent change the tunnel's firewall/);
+  });
+
+  it.skipIf(!hasDockerCompose())('the user\'s own harmless cap_add survives next to cap_drop ALL (compose merges the lists)', async () => {
+    write('.devcontainer/devcontainer.json', DEVCONTAINER_COMPOSE);
+    write('.devcontainer/docker-compose.yml', COMPOSE(false, '    cap_add: [SYS_PTRACE]\n'));
+    write('.devcontainer/Dockerfile', DOCKERFILE);
+    expect(await runExisting(ctx(), io, { force: false, reset: false })).toBe(0);
+    const app = composeConfig(['docker-compose.yml', 'compose-sandcat.yml']).services.app!;
+    expect(app.cap_drop).toEqual(['ALL']);
+    expect([...(app.cap_add as string[])].sort()).toEqual(['CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'SETGID', 'SETUID', 'SYS_PTRACE']);
+  });
+
+  it('capAdd NET_ADMIN or privileged in devcontainer.json (applied to compose too) is an action item, even with !reset', async () => {
+    write('.devcontainer/devcontainer.json', '{\n  "dockerComposeFile": "docker-compose.yml",\n  "service": "app",\n  "capAdd": ["SYS_PTRACE", "NET_ADMIN"],\n  "privileged": true\n}\n');
+    write('.devcontainer/docker-compose.yml', COMPOSE(false));
+    write('.devcontainer/Dockerfile', DOCKERFILE);
+    expect(await runExisting(ctx(), io, { force: false, reset: true })).toBe(1);
+    const text = log.join('\n');
+    expect(text).toContain('ACTION NEEDED in devcontainer.json');
+    expect(text).toMatch(/"capAdd" \(\.devcontainer\/devcontainer\.json:4\): NET_ADMIN would let the agent change the tunnel's firewall/);
+    expect(text).toMatch(/"privileged" \(\.devcontainer\/devcontainer\.json:5\)/);
+    expect(read('.devcontainer/compose-sandcat.yml')).not.toContain('!reset');
   });
 
   it('running it twice changes nothing the second time', async () => {
@@ -223,6 +253,27 @@ describe('sandcat init --existing', () => {
     }
   });
 
+  it('image-based with runArgs --cap-add=NET_ADMIN / --privileged: ACTION NEEDED (exit 1), never advice to move them', async () => {
+    const json = `{
+  "image": "mcr.microsoft.com/devcontainers/base:bookworm",
+  "runArgs": ["--cap-add=NET_ADMIN", "--cap-add", "NET_RAW", "--privileged", "-e", "A=1", "--cap-add=SYS_PTRACE"]
+}
+`;
+    write('.devcontainer/devcontainer.json', json);
+    expect(await runExisting(ctx(), io, { force: false, reset: true })).toBe(1);
+    const text = log.join('\n');
+    expect(text).toContain('ACTION NEEDED in devcontainer.json');
+    for (const arg of ['--cap-add=NET_ADMIN', '--cap-add NET_RAW', '--privileged']) {
+      expect(text).toContain(`"runArgs" (.devcontainer/devcontainer.json:3): ${arg}: `);
+      expect(text).toContain(`delete "${arg}" from runArgs`);
+    }
+    // The "move it" note lists only the harmless flags.
+    const note = log.find((l) => l.includes('"runArgs" is not used with compose'))!;
+    expect(note).toContain('"-e", "A=1", "--cap-add=SYS_PTRACE"');
+    expect(note).not.toMatch(/NET_ADMIN|NET_RAW|privileged/);
+    expect(text).not.toContain('Next: sandcat run');
+  });
+
   it('Dockerfile-based: the build moves into the wrapper with the right context and args', async () => {
     write('.devcontainer/devcontainer.json', '{ "build": { "dockerfile": "Dockerfile", "context": "..", "args": { "VARIANT": "3.12" } } }\n');
     write('.devcontainer/Dockerfile', DOCKERFILE);
@@ -241,6 +292,14 @@ describe('sandcat init --existing', () => {
     write('.devcontainer/devcontainer.json', '{ "dockerComposeFile": "docker-compose.yml", "service": "web" }');
     write('.devcontainer/docker-compose.yml', COMPOSE(false));
     await expect(runExisting(ctx(), io, { force: false, reset: false })).rejects.toMatchObject({ code: 'E_NO_SERVICE', hint: expect.stringContaining('app, db') });
+  });
+});
+
+describe('reviewRunArgs', () => {
+  it('separates what would undo the sandbox from what can move to compose', () => {
+    const r = reviewRunArgs(['--cap-add=net_admin', '--cap-add', 'CAP_SYS_ADMIN', '--network=host', '--pid', 'host', '--privileged', '--cap-add=SYS_PTRACE', '-v', '/a:/b', '--init']);
+    expect(r.dangerous.map((d) => d.arg)).toEqual(['--cap-add=net_admin', '--cap-add CAP_SYS_ADMIN', '--network=host', '--pid host', '--privileged']);
+    expect(r.other).toEqual(['--cap-add=SYS_PTRACE', '-v', '/a:/b', '--init']);
   });
 });
 

@@ -67,6 +67,8 @@ export interface Conflict {
   why: string;
   /** Shown when the key cannot be reset from the override. */
   fix: string;
+  /** Set in devcontainer.json, not a compose file: never removable with `!reset`. */
+  inDevcontainer?: boolean;
 }
 
 export function findConflicts(view: ServiceView): Conflict[] {

@@ -6,6 +6,7 @@ import { DEFAULTS } from './catalog.js';
 import { userSettingsFile, type InitContext } from './context.js';
 import { DevcontainerEditor } from './devcontainer-edit.js';
 import { containerPathOf, findConflicts, planEntry, readService, type Conflict, type ServiceView } from './existing-compose.js';
+import { devcontainerConflicts, reviewRunArgs, runArgsHints } from './existing-devcontainer.js';
 import type { InitChoices } from './options.js';
 import { AGENT_COMPOSE, LOCAL_SETTINGS_IGNORE, SANDCAT_COMPOSE, displayPath, type PlannedFile } from './plan.js';
 import { outcomeLines } from './report.js';
@@ -25,6 +26,9 @@ export interface ExistingOptions {
 }
 
 const MOVABLE_KEYS = ['ports', 'expose', 'extra_hosts'] as const;
+
+/** What sandcat-agent-init.sh needs as root (as in docker/compose.yml's agent): trust the CA, chown home, drop to the user. */
+export const AGENT_SETUP_CAPS = ['CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'SETUID', 'SETGID'];
 
 /** A path as compose wants it in a bind mount: relative to the first file's directory, starting with "." */
 function bindPath(baseDir: string, target: string): string {
@@ -68,12 +72,17 @@ function agentOverride(j: AgentJoin): string {
   const resets = j.resets.map((k) => `    ${k}: !reset ${k === 'hostname' || k === 'domainname' || k === 'mac_address' || k === 'network_mode' || k === 'privileged' ? 'null' : '[]'}\n`).join('');
   return `  # Your "${j.service}" service joins the sandbox: all its traffic goes through wg-client's tunnel,
   # and sandcat's setup (CA trust, sandcat.env, git identity) runs before its usual command.
-  # It keeps its own user and capabilities; see the notes sandcat init printed.
+  # It keeps its own user. Capabilities: only what that setup needs as root (compose adds any your
+  # file lists; NET_ADMIN, NET_RAW, SYS_ADMIN are refused by sandcat init), and no-new-privileges:
+  # no way to gain more (no sudo).
   ${j.service}:
     network_mode: "service:wg-client"
     depends_on:
       wg-client:
         condition: service_healthy
+    cap_drop: [ALL]
+    cap_add: [${AGENT_SETUP_CAPS.join(', ')}]
+    security_opt: ["no-new-privileges:true"]
     entrypoint: [${AGENT_INIT_ENTRYPOINT.map(q).join(', ')}]
     command: [${j.command.map(q).join(', ')}]
     volumes:
@@ -135,9 +144,13 @@ export async function runExisting(ctx: InitContext, io: ExistingIo, opts: Existi
     edit.set(['dockerComposeFile'], [AGENT_COMPOSE], `+ dockerComposeFile: ["${AGENT_COMPOSE}"]`);
     edit.set(['service'], 'agent', '+ service: "agent"');
     if (dc.data.workspaceFolder === undefined) edit.set(['workspaceFolder'], workspace, `+ workspaceFolder: "${workspace}"`);
-    for (const key of ['runArgs', 'appPort', 'workspaceMount']) {
-      if (dc.data[key] !== undefined) notes.push(`devcontainer.json "${key}" is not used with compose: move it into ${AGENT_COMPOSE} (runArgs --cap-add → cap_add, --env → environment; appPort → "forwardPorts")`);
+    if (Array.isArray(dc.data.runArgs)) {
+      const { other } = reviewRunArgs(dc.data.runArgs);
+      const hints = runArgsHints(other);
+      if (other.length) notes.push(`devcontainer.json "runArgs" is not used with compose: move what you still need of ${other.map((a) => `"${a}"`).join(', ')} into ${AGENT_COMPOSE}${hints.length ? ` (${hints.join(', ')})` : ''}`);
     }
+    if (dc.data.appPort !== undefined) notes.push(`devcontainer.json "appPort" is not used with compose: use "forwardPorts" instead`);
+    if (dc.data.workspaceMount !== undefined) notes.push(`devcontainer.json "workspaceMount" is not used with compose: ${AGENT_COMPOSE} mounts the project (its "volumes")`);
   } else {
     throw new SandcatError('E_DEVCONTAINER', `${dc.file} has neither "dockerComposeFile" nor "image"/"build"`, { hint: 'add one of them, or run "sandcat init" without --existing' });
   }
@@ -148,7 +161,7 @@ export async function runExisting(ctx: InitContext, io: ExistingIo, opts: Existi
   let view: ServiceView;
   if (layout === 'compose') view = readService(userComposeFiles, service);
   else view = { name: 'agent', config: { command: ['sleep', 'infinity'], volumes: [`${bindPath(baseDir, ctx.projectDir)}:${String(edit.get(['workspaceFolder']))}:cached`] }, origin: {}, buildBase: undefined, allServices: ['agent'] };
-  conflicts = findConflicts(view);
+  conflicts = [...findConflicts(view), ...devcontainerConflicts(dc, layout === 'image')];
   const reset = opts.reset ?? detectReset();
   const entry = planEntry(view, AGENT_INIT_ENTRYPOINT);
   if (entry.note) notes.push(entry.note);
@@ -160,7 +173,7 @@ export async function runExisting(ctx: InitContext, io: ExistingIo, opts: Existi
     ? `    # Moved from "${service}" by sandcat init --existing: they must live on the namespace's owner.\n${moved.map((k) => `    ${k}: ${JSON.stringify(view.config[k])}\n`).join('')}`
     : undefined;
   for (const c of conflicts) if ((MOVABLE_KEYS as readonly string[]).includes(c.key)) c.fix = `delete it from "${service}": ${SANDCAT_COMPOSE} already sets it on wg-client`;
-  const resettable = reset ? conflicts.filter((c) => c.key !== 'cap_add') : [];
+  const resettable = reset ? conflicts.filter((c) => c.key !== 'cap_add' && !c.inDevcontainer) : [];
   const unresolved = conflicts.filter((c) => !resettable.includes(c));
 
   const override = sandcatServices({
@@ -201,7 +214,9 @@ export async function runExisting(ctx: InitContext, io: ExistingIo, opts: Existi
   for (const c of resettable) io.log(`note: "${c.key}"${where(c, ctx)} is removed for "${service}" with !reset (needs docker compose ≥ 2.24): ${c.why}`);
   if (unresolved.length > 0) {
     io.log('');
-    io.log(`ACTION NEEDED in your compose file (sandcat does not edit it${reset ? '' : ', and this compose cannot remove keys from an override'}):`);
+    const place = unresolved.every((c) => c.inDevcontainer) ? 'devcontainer.json' : unresolved.some((c) => c.inDevcontainer) ? 'your compose file and devcontainer.json' : 'your compose file';
+    const onlyDc = place === 'devcontainer.json';
+    io.log(`ACTION NEEDED in ${place} (sandcat does not edit ${onlyDc ? 'these keys' : 'it'}${reset || onlyDc ? '' : ', and this compose cannot remove keys from an override'}):`);
     for (const c of unresolved) io.log(`  - "${c.key}"${where(c, ctx)}: ${c.why}; ${c.fix}`);
     return 1;
   }
