@@ -16,6 +16,7 @@ import { compilePolicy, decide, decideAll, normalizeHost, type Decision, type Ru
 import { cleartextMessage, leakMessage, parseContentEncoding, SecretVault, substituteRequestHead } from '../../secrets/index.js';
 import { loadSettings, type Settings } from '../../settings/index.js';
 import { flagHelp, parseFlags, type FlagSpec } from '../args.js';
+import { settingsWarnings } from '../settings-warnings.js';
 
 const CONTAINER_USER_SETTINGS = '/config/settings.json';
 const CONTAINER_PROJECT_DIR = '/config/project';
@@ -49,7 +50,8 @@ SANDCAT_* twins. Without either, the container paths (${CONTAINER_USER_SETTINGS}
 are used when they exist, else the host's: ~/.config/sandcat/settings.json and ./.sandcat.
 
 Exit status: 0 allowed, 1 denied, 2 the settings are invalid or the arguments wrong (message on stderr).
-Settings warnings go to stderr.
+Settings warnings go to stderr: the ones the daemon logs, rule pitfalls included (a host glob such
+as "*github.com" that also matches evilgithub.com, a port written into a host).
 
 examples:
   sandcat check --request GET https://api.github.com/user -H 'Authorization: Bearer SANDCAT_PLACEHOLDER_GITHUB_TOKEN'
@@ -211,7 +213,7 @@ export async function run(args: string[]): Promise<number> {
     const wantsHttp = values.request !== undefined;
     if (wantsHttp === (values.dns !== undefined)) throw usage('give either --request METHOD URL or --dns NAME');
     const settings = loadSettings(settingsPaths(values));
-    for (const w of settings.warnings) process.stderr.write(`sandcat check: warning: ${w}\n`);
+    for (const w of settingsWarnings(settings)) process.stderr.write(`sandcat check: warning: ${w}\n`);
     if (wantsHttp) {
       let method = values.request!;
       let rest = positionals;

@@ -5,6 +5,7 @@ import { createInterface } from 'node:readline/promises';
 import { formatError, SandcatError } from '../../errors.js';
 import { layerFiles, mergeLayers, parseLayer, type RawLayer } from '../../settings/index.js';
 import { findProject } from '../compose-files.js';
+import { settingsWarnings } from '../settings-warnings.js';
 import { homeDir, userSettingsFile } from '../init/context.js';
 import { dockerfilePath, readService } from '../init/existing-compose.js';
 import { AGENT_COMPOSE, AGENT_DOCKERFILE, DEVCONTAINER_DIR, SANDCAT_COMPOSE } from '../init/plan.js';
@@ -80,7 +81,7 @@ export function validateLayer(layer: RawLayer['layer'], file: string, text: stri
       return [`the ${other.layer} settings have an error too: ${formatError(err)}`];
     }
   }
-  return mergeLayers(layers).warnings; // throws for conflicts between layers (e.g. a shared placeholder)
+  return settingsWarnings(mergeLayers(layers)); // throws for conflicts between layers (e.g. a shared placeholder)
 }
 
 async function ask(question: string): Promise<string> {
@@ -107,8 +108,9 @@ async function editSettings(target: SettingsTarget, root: string, env: NodeJS.Pr
     const text = readFileSync(file, 'utf8');
     try {
       const warnings = validateLayer(layer, file, text, paths);
-      for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
       process.stdout.write(text === before ? `${file}: unchanged\n` : `${file}: valid; the proxy reloads it by itself (sandcat restart-proxy forces it)\n`);
+      // After the verdict, so they are the last thing on screen: valid, but probably not what was meant.
+      if (warnings.length) process.stderr.write(`sandcat edit: ${warnings.length} warning${warnings.length === 1 ? '' : 's'} (the settings apply as written):\n${warnings.map((w) => `  warning: ${w}\n`).join('')}`);
       return 0;
     } catch (err) {
       process.stderr.write(`sandcat edit: ${formatError(err)}\n`);

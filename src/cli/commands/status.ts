@@ -5,6 +5,7 @@ import { formatError } from '../../errors.js';
 import { loadSettings, type Settings } from '../../settings/index.js';
 import { flagHelp, parseFlags, type FlagSpec } from '../args.js';
 import { captureCompose, detectComposeTool, findProject, type ComposeProject, type ComposeTool } from '../compose-files.js';
+import { settingsWarnings } from '../settings-warnings.js';
 import { compileFilter, isDenied, parseLogLine, formatEvent, wantColor, type LogEvent } from '../proxy-log.js';
 import { settingsPaths } from './edit.js';
 
@@ -20,7 +21,7 @@ Show whether the sandbox is healthy and what it enforces:
   - the proxy, wg-client and agent containers (running, healthcheck state);
   - the tunnel's last WireGuard handshake (wg show, inside wg-client);
   - the rules per settings layer and the names of the secrets (never their values), read from the
-    same files the proxy reads;
+    same files the proxy reads, and the warnings the proxy logs for them (rule pitfalls included);
   - the last denials from the proxy's log, with the rule that decided each.
 Exit status 0 when proxy and wg-client are healthy, else 1.
 
@@ -73,7 +74,9 @@ export function settingsSummary(settings: Settings, show: (file: string) => stri
     return `${s.name}${note}`;
   });
   lines.push(`secrets  ${secrets.length ? secrets.join(', ') : 'none'}`);
-  for (const w of settings.warnings) lines.push(`warning  ${w}`);
+  const warnings = settingsWarnings(settings);
+  lines.push(`warnings ${warnings.length ? `${warnings.length}:` : 'none'}`);
+  for (const w of warnings) lines.push(`  ${w}`);
   return lines;
 }
 
