@@ -28,7 +28,21 @@ function usage(): string {
   return `usage: sandcat <command> [options]\n\ncommands:\n${lines.join('\n')}\n\nRun "sandcat <command> --help" for a command's options.`;
 }
 
+/**
+ * `sandcat status | head -1`: the reader left, so the rest of the output has nowhere to go. Stop
+ * quietly and successfully, as cat or grep would, instead of crashing with an unhandled EPIPE.
+ * Children (compose) get SIGPIPE on their next write; commands that follow one kill it on exit.
+ */
+export function exitQuietlyOnEpipe(stream: NodeJS.WriteStream): void {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    throw err;
+  });
+}
+
 export async function main(argv: string[]): Promise<void> {
+  exitQuietlyOnEpipe(process.stdout);
+  exitQuietlyOnEpipe(process.stderr);
   const [name, ...args] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(usage() + '\n');

@@ -54,6 +54,8 @@ export async function run(args: string[]): Promise<number> {
     const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], cwd: project.root });
     // Ctrl+C reaches compose too (same process group); stop quietly once it has gone.
     process.on('SIGINT', () => undefined);
+    // Leaving early (the reader of a pipe went away: EPIPE exits): do not leave `logs -f` behind.
+    process.on('exit', () => child.kill());
     const done = new Promise<number>((resolve, reject) => {
       child.on('error', reject);
       child.on('close', (code, signal) => resolve(signal === 'SIGINT' ? 0 : (code ?? 1)));
