@@ -105,9 +105,10 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
           socket.resume();
           return;
         case 'h2c':
+          // The session reads the unshifted preface from the socket's buffer itself; resuming the
+          // socket here would emit it to nobody.
           socket.unshift(s.data);
           http2.serve(socket, conn);
-          socket.resume();
           return;
         case 'tcp':
           handleRawTcp(rt, conn, socket, s.data.length ? s.data : null);

@@ -304,6 +304,19 @@ describe('HTTP/2', () => {
     expect(denied.stdout.trim().split('\n').at(-1)).toBe('2 403');
   });
 
+  it('serves h2c (prior knowledge) on plain connections, translated to HTTP/1.1 upstream', async () => {
+    h.dest = { address: '127.0.0.1', port: h.httpPort };
+    const session = http2.connect(`http://plain.test:${h.proxy.port}`, { createConnection: () => net.connect(h.proxy.port, '127.0.0.1') });
+    try {
+      const [ok, denied] = await Promise.all([h2get(session, 'plain.test', '/h2c'), h2get(session, 'evil.test', '/h2c')]);
+      expect(ok.status).toBe(200);
+      expect(JSON.parse(ok.body).headers.host).toBe('plain.test');
+      expect(denied.status).toBe(403);
+    } finally {
+      session.close();
+    }
+  });
+
   it('negotiates h2 with openssl s_client -alpn h2', async () => {
     const caFile = h.upstreamCaFile.replace('up-public', 'public');
     const { stdout } = await run('sh', ['-c', `echo | openssl s_client -connect 127.0.0.1:${h.proxy.port} -servername api.test -alpn h2 -CAfile ${caFile} 2>&1`]);

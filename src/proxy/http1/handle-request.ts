@@ -173,6 +173,17 @@ function exchange(rt: ProxyRuntime, snap: PolicySnapshot, req: IncomingMessage, 
         if (upRes.headers['content-length'] === undefined) res.flushHeaders();
         let bytes = 0;
         upRes.on('data', (c: Buffer) => (bytes += c.length));
+        if (plan.transforms.length === 0) {
+          // The common case: a plain pipe. pipeline() would allocate an AbortController and throw
+          // away a DOMException per response, a measurable share of the CPU per request.
+          upRes.once('error', (err) => {
+            res.destroy();
+            finish({ status, extra: { bytes, error: `stream: ${err.message}` } });
+          });
+          res.once('finish', () => finish({ status, extra: { bytes } }));
+          upRes.pipe(res);
+          return;
+        }
         pipeline([upRes, ...plan.transforms, res] as unknown as [Readable, NodeJS.WritableStream], (err) => {
           if (err) res.destroy();
           finish({ status, extra: { bytes, ...(err ? { error: `stream: ${(err as Error).message}` } : {}) } });

@@ -186,6 +186,16 @@ async function forward(
       });
       let bytes = 0;
       upBody.on('data', (c: Buffer) => (bytes += c.length));
+      if (plan.transforms.length === 0) {
+        // Plain pipe on the common path (pipeline() costs an AbortController per response).
+        upBody.once('error', (err) => {
+          if (!stream.destroyed) stream.close(NGHTTP2_INTERNAL_ERROR);
+          finish({ status, extra: { bytes, ...substitutedNow(), error: `stream: ${err.message}` } });
+        });
+        stream.once('finish', () => finish({ status, extra: { bytes, ...substitutedNow() } }));
+        upBody.pipe(stream);
+        return;
+      }
       pipeline([upBody, ...plan.transforms, stream] as unknown as [Readable, NodeJS.WritableStream], (err) => {
         if (err && !stream.destroyed) stream.close(NGHTTP2_INTERNAL_ERROR);
         finish({ status, extra: { bytes, ...substitutedNow(), ...(err ? { error: `stream: ${(err as Error).message}` } : {}) } });
