@@ -10,6 +10,8 @@ export interface FlagSpec {
   env?: string;
   default?: string | boolean;
   multiple?: boolean;
+  /** For a `multiple` flag: what separates the values in its env twin (default ","). */
+  envSeparator?: string;
   short?: string;
   help: string;
 }
@@ -31,7 +33,7 @@ export function parseFlags<T extends Record<string, FlagSpec>>(specs: T, args: s
     let v: unknown = (parsed.values as Record<string, unknown>)[name];
     if (v === undefined && spec.env && env[spec.env] !== undefined && env[spec.env] !== '') {
       const raw = env[spec.env]!;
-      v = spec.type === 'boolean' ? !['0', 'false', 'no', 'off'].includes(raw.toLowerCase()) : raw;
+      v = spec.type === 'boolean' ? !['0', 'false', 'no', 'off'].includes(raw.toLowerCase()) : spec.multiple ? raw.split(spec.envSeparator ?? ',').filter(Boolean) : raw;
     }
     if (v === undefined) v = spec.default ?? (spec.type === 'boolean' ? false : spec.multiple ? [] : undefined);
     values[name] = v;

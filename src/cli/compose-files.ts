@@ -3,6 +3,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { parse as parseJsonc, printParseErrorCode, type ParseError } from 'jsonc-parser';
 import { SandcatError } from '../errors.js';
+import type { FlagSpec } from './args.js';
+import { readService } from './init/existing-compose.js';
 
 /**
  * Finding a sandcat project's compose files and the compose program to run them with.
@@ -105,11 +107,88 @@ export interface ComposeProject {
   /** The user to open shells as (devcontainer.json remoteUser/containerUser), if known. */
   user: string | undefined;
   workspaceFolder: string | undefined;
+  /** The compose project name: for a devcontainer the one VS Code uses; for plain files compose's own. */
   projectName: string;
+  /** Whether to pass projectName with -p (devcontainers), or let compose name it as it always does. */
+  passName: boolean;
+  /** The directory whose .sandcat/ is the project settings layer. */
+  settingsRoot: string;
 }
 
-/** Walk up from `start` to the nearest directory with a compose-based devcontainer. */
-export function findProject(start: string): ComposeProject {
+/** `-f/--file` for the commands that drive a running sandbox (status, proxy, run, restart-proxy). */
+export const COMPOSE_FILE_FLAG = {
+  type: 'string',
+  short: 'f',
+  multiple: true,
+  env: 'SANDCAT_COMPOSE_FILES',
+  envSeparator: ':',
+  help: "compose file to use instead of the devcontainer's (repeatable; env: ':'-separated). The Docker quick start: -f docker/compose.yml",
+} satisfies FlagSpec;
+
+/** Compose files looked for in the current directory when no devcontainer is found: the quick start's first. */
+export const PLAIN_COMPOSE_CANDIDATES = ['docker/compose.yml', 'compose.yml', 'compose.yaml', 'docker-compose.yml'];
+
+function agentUser(environment: unknown): string | undefined {
+  const raw = Array.isArray(environment)
+    ? environment.map(String).find((e) => e.startsWith('SANDCAT_AGENT_USER='))?.slice('SANDCAT_AGENT_USER='.length)
+    : environment && typeof environment === 'object'
+      ? (environment as Record<string, unknown>).SANDCAT_AGENT_USER
+      : undefined;
+  return typeof raw === 'string' && raw !== '' && !raw.includes('$') ? raw : undefined;
+}
+
+/**
+ * A project given as plain compose files (the Docker quick start's docker/compose.yml, or -f):
+ * no -p, so the CLI sees the containers `docker compose -f <file> up` made. Shells open as the
+ * agent service's SANDCAT_AGENT_USER (the user its entrypoint drops to), never as root by default.
+ */
+export function plainComposeProject(cwd: string, files: readonly string[], env: NodeJS.ProcessEnv = process.env): ComposeProject {
+  const abs = files.map((f) => resolve(cwd, f));
+  for (const f of abs) {
+    if (!existsSync(f)) throw new SandcatError('E_NO_COMPOSE_FILES', `compose file ${f} does not exist`, { hint: 'check -f / SANDCAT_COMPOSE_FILES (paths are relative to the current directory)' });
+  }
+  const service = 'agent';
+  let user: string | undefined;
+  let workdir: string | undefined;
+  try {
+    const view = readService(abs, service);
+    user = agentUser(view.config.environment);
+    workdir = typeof view.config.working_dir === 'string' ? view.config.working_dir : undefined;
+  } catch {
+    // No "agent" service: status and proxy still work; run says what compose says.
+  }
+  const firstDir = dirname(abs[0]!);
+  return {
+    root: resolve(cwd),
+    devcontainer: null,
+    files: abs,
+    service,
+    user,
+    workspaceFolder: workdir,
+    projectName: (env.COMPOSE_PROJECT_NAME || basename(firstDir)).toLowerCase().replace(/[^-_a-z0-9]/g, ''),
+    passName: false,
+    // docker/compose.yml takes the project layer from ${SANDCAT_PROJECT:-..}/.sandcat, relative to its directory.
+    settingsRoot: env.SANDCAT_PROJECT ? resolve(firstDir, env.SANDCAT_PROJECT) : resolve(cwd),
+  };
+}
+
+/**
+ * The project to act on: the compose files given (-f, SANDCAT_COMPOSE_FILES), else the nearest
+ * compose-based devcontainer at or above `start`, else a plain compose file in `start` itself
+ * (docker/compose.yml, compose.yml…), which is how the Docker quick start is run.
+ */
+export function findProject(start: string, files: readonly string[] = [], env: NodeJS.ProcessEnv = process.env): ComposeProject {
+  if (files.length > 0) return plainComposeProject(start, files, env);
+  const dev = findDevcontainerProject(start);
+  if (dev) return dev;
+  const plain = PLAIN_COMPOSE_CANDIDATES.map((f) => join(resolve(start), f)).find((f) => existsSync(f));
+  if (plain) return plainComposeProject(start, [plain], env);
+  throw new SandcatError('E_NO_PROJECT', `no .devcontainer/devcontainer.json in ${resolve(start)} or above, and no ${PLAIN_COMPOSE_CANDIDATES.slice(0, 2).join(' or ')} here`, {
+    hint: 'run "sandcat init" in the project first (or cd into it); for the Docker quick start run this from the sandcat checkout, or pass the compose file: -f docker/compose.yml (or SANDCAT_COMPOSE_FILES=docker/compose.yml)',
+  });
+}
+
+function findDevcontainerProject(start: string): ComposeProject | null {
   let dir = resolve(start);
   for (;;) {
     for (const file of devcontainerCandidates(dir)) {
@@ -129,18 +208,19 @@ export function findProject(start: string): ComposeProject {
         user: str('remoteUser') ?? str('containerUser'),
         workspaceFolder: str('workspaceFolder'),
         projectName: devcontainerProjectName(dir, files[0]!),
+        passName: true,
+        settingsRoot: dir,
       };
     }
     const parent = dirname(dir);
-    if (parent === dir) break;
+    if (parent === dir) return null;
     dir = parent;
   }
-  throw new SandcatError('E_NO_PROJECT', `no .devcontainer/devcontainer.json in ${resolve(start)} or above`, { hint: 'run "sandcat init" in the project first (or cd into it)' });
 }
 
 /** Full argv for compose on this project. COMPOSE_PROJECT_NAME, when set, wins as it does for the IDE. */
 export function composeArgv(tool: ComposeTool, project: ComposeProject, args: readonly string[], env: NodeJS.ProcessEnv = process.env): string[] {
-  const name = env.COMPOSE_PROJECT_NAME ? [] : ['-p', project.projectName];
+  const name = env.COMPOSE_PROJECT_NAME || !project.passName ? [] : ['-p', project.projectName];
   return [...tool.argv, ...name, ...project.files.flatMap((f) => ['-f', f]), ...args];
 }
 

@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { composeArgv, devcontainerProjectName, findProject, supportsReset } from '../../src/cli/compose-files.js';
+import { parseFlags } from '../../src/cli/args.js';
+import { COMPOSE_FILE_FLAG, composeArgv, devcontainerProjectName, findProject, supportsReset } from '../../src/cli/compose-files.js';
 import { sandcatServices } from '../../src/cli/init/templates/compose-sandcat.js';
 
 const root = mkdtempSync(join(tmpdir(), 'h6-compose-'));
@@ -55,6 +56,34 @@ describe('findProject', () => {
     mkdirSync(img, { recursive: true });
     writeFileSync(join(img, 'devcontainer.json'), '{ "image": "debian" }');
     expect(hint(() => findProject(join(root, 'img')))).toMatch(/sandcat init --existing/);
+  });
+  it('the Docker quick start: docker/compose.yml in the current directory, compose\'s own project name, shells as the agent user', () => {
+    const repo = join(import.meta.dirname, '..', '..');
+    const p = findProject(repo, [], {});
+    expect(p.files).toEqual([join(repo, 'docker', 'compose.yml')]);
+    expect([p.service, p.user, p.workspaceFolder, p.projectName, p.settingsRoot]).toEqual(['agent', 'agent', '/workspace', 'docker', repo]);
+    // No -p: the CLI sees the containers "docker compose -f docker/compose.yml up" created.
+    expect(composeArgv({ argv: ['docker-compose'], kind: 'v1', version: '1.29.2' }, p, ['ps'], {})).toEqual(['docker-compose', '-f', join(repo, 'docker', 'compose.yml'), 'ps']);
+    // SANDCAT_PROJECT moves the project layer, relative to the compose file as compose resolves it.
+    expect(findProject(repo, [], { SANDCAT_PROJECT: '../examples' }).settingsRoot).toBe(join(repo, 'examples'));
+  });
+  it('-f / SANDCAT_COMPOSE_FILES name the files explicitly, relative to the current directory', () => {
+    const plain = join(root, 'plain');
+    mkdirSync(join(plain, 'ops'), { recursive: true });
+    writeFileSync(join(plain, 'ops', 'a.yml'), 'services:\n  agent:\n    image: x\n    environment: ["SANDCAT_AGENT_USER=dev"]\n');
+    writeFileSync(join(plain, 'ops', 'b.yml'), 'services: {}\n');
+    const { values } = parseFlags({ file: COMPOSE_FILE_FLAG }, [], { SANDCAT_COMPOSE_FILES: 'ops/a.yml:ops/b.yml' });
+    expect(values.file).toEqual(['ops/a.yml', 'ops/b.yml']);
+    const p = findProject(plain, values.file, {});
+    expect(p.files).toEqual([join(plain, 'ops', 'a.yml'), join(plain, 'ops', 'b.yml')]);
+    expect([p.user, p.projectName, p.passName]).toEqual(['dev', 'ops', false]);
+    expect(parseFlags({ file: COMPOSE_FILE_FLAG }, ['-f', 'x.yml', '--file', 'y.yml']).values.file).toEqual(['x.yml', 'y.yml']);
+    expect(() => findProject(plain, ['missing.yml'], {})).toThrow(/missing\.yml does not exist/);
+  });
+  it('with nothing found, the error says what to pass for the quick start', () => {
+    const empty = join(root, 'empty');
+    mkdirSync(empty, { recursive: true });
+    expect(() => findProject(empty, [], {})).toThrow(expect.objectContaining({ hint: expect.stringContaining('-f docker/compose.yml') }));
   });
   it('reports a JSONC syntax error with its line', () => {
     const bad = join(root, 'bad', '.devcontainer');

@@ -4,7 +4,9 @@ import { detectComposeTool, findProject, runCompose } from '../compose-files.js'
 export const help = `usage: sandcat compose <compose arguments…>
 
 Run compose with this project's files, in the order devcontainer.json lists them, and the project
-name VS Code uses (so both see the same containers). Uses "docker compose" (v2) when present, else
+name VS Code uses (so both see the same containers). Without a devcontainer: docker/compose.yml or
+compose.yml in the current directory (the Docker quick start), or SANDCAT_COMPOSE_FILES
+(':'-separated). Uses "docker compose" (v2) when present, else
 "docker-compose" (v1); SANDCAT_COMPOSE picks one ("docker-compose", "podman compose").
 
 examples:
@@ -15,7 +17,7 @@ examples:
 
 export async function run(args: string[]): Promise<number> {
   try {
-    const project = findProject(process.cwd());
+    const project = findProject(process.cwd(), (process.env.SANDCAT_COMPOSE_FILES ?? '').split(':').filter(Boolean));
     return await runCompose(detectComposeTool(), project, args);
   } catch (err) {
     process.stderr.write(`sandcat compose: ${formatError(err)}\n`);

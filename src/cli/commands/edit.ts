@@ -40,8 +40,10 @@ export function projectRoot(start: string): string | null {
   }
 }
 
+/** The files the proxy reads: SANDCAT_USER_CONFIG is the compose files' variable for the user's directory. */
 export function settingsPaths(root: string, env: NodeJS.ProcessEnv = process.env): { userFile: string; projectDir: string } {
-  return { userFile: userSettingsFile(homeDir(env)), projectDir: join(root, '.sandcat') };
+  const configDir = env.SANDCAT_USER_CONFIG?.replace(/^~(?=\/|$)/, homeDir(env));
+  return { userFile: configDir ? join(resolve(configDir), 'settings.json') : userSettingsFile(homeDir(env)), projectDir: join(root, '.sandcat') };
 }
 
 function otherFile(root: string, what: 'dockerfile' | 'compose'): string {

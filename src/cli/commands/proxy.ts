@@ -3,7 +3,7 @@ import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { formatError } from '../../errors.js';
 import { flagHelp, parseFlags, type FlagSpec } from '../args.js';
-import { composeArgv, detectComposeTool, findProject } from '../compose-files.js';
+import { composeArgv, COMPOSE_FILE_FLAG, detectComposeTool, findProject } from '../compose-files.js';
 import { compileFilter, renderLine, wantColor, type RenderOptions } from '../proxy-log.js';
 
 const flags = {
@@ -12,13 +12,16 @@ const flags = {
   tail: { type: 'string', env: 'SANDCAT_PROXY_TAIL', default: '50', help: 'how many earlier lines to show first' },
   once: { type: 'boolean', help: 'print what is logged so far and exit instead of following' },
   stdin: { type: 'boolean', help: 'read log lines from stdin instead of the proxy container (e.g. a saved log)' },
+  file: COMPOSE_FILE_FLAG,
 } satisfies Record<string, FlagSpec>;
 
-export const help = `usage: sandcat proxy [--denied] [--host <glob>] [--tail N] [--once] [--stdin]
+export const help = `usage: sandcat proxy [--denied] [--host <glob>] [--tail N] [--once] [--stdin] [-f <compose file>]…
 
 Follow the proxy's decisions: every request, DNS lookup and relayed connection, one line each, with
 the rule that decided it. Allowed lines are green, denied red, blocked secrets yellow (NO_COLOR=1
-turns colour off). Ctrl+C stops. Runs "compose logs -f proxy" with the project's compose files.
+turns colour off). Ctrl+C stops. Runs "compose logs -f proxy" with the project's compose files:
+the nearest .devcontainer/devcontainer.json's, else docker/compose.yml or compose.yml in the current
+directory (the Docker quick start, from the sandcat checkout), or the ones given with -f.
 
 options:
 ${flagHelp(flags)}
@@ -48,7 +51,7 @@ export async function run(args: string[]): Promise<number> {
       await pump(process.stdin, filter, opts, process.stdout);
       return 0;
     }
-    const project = findProject(process.cwd());
+    const project = findProject(process.cwd(), values.file);
     const tool = detectComposeTool();
     const argv = composeArgv(tool, project, ['logs', '--no-color', `--tail=${tail}`, ...(values.once ? [] : ['-f']), 'proxy']);
     const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], cwd: project.root });

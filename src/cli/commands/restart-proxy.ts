@@ -1,18 +1,25 @@
 import { formatError } from '../../errors.js';
-import { captureCompose, detectComposeTool, findProject } from '../compose-files.js';
+import { flagHelp, parseFlags } from '../args.js';
+import { captureCompose, COMPOSE_FILE_FLAG, detectComposeTool, findProject } from '../compose-files.js';
 
-export const help = `usage: sandcat restart-proxy
+const flags = { file: COMPOSE_FILE_FLAG };
+
+export const help = `usage: sandcat restart-proxy [-f <compose file>]…
 
 Apply settings changes. The daemon already reloads when a settings file changes; this asks it to
 reload now by sending SIGHUP (compose kill -s SIGHUP proxy). The tunnel and open connections stay
 up. A settings file with an error is not applied: the daemon keeps the previous rules and logs why
 (see "sandcat proxy" or "sandcat status"). The name is kept from sandcat, where a restart was needed.
+
+options:
+${flagHelp(flags)}
 `;
 
 export async function run(args: string[]): Promise<number> {
   try {
-    if (args.length > 0) throw new Error(`unexpected argument "${args[0]}"`);
-    const project = findProject(process.cwd());
+    const { values, positionals } = parseFlags(flags, args);
+    if (positionals.length > 0) throw new Error(`unexpected argument "${positionals[0]}"`);
+    const project = findProject(process.cwd(), values.file);
     const tool = detectComposeTool();
     const ps = await captureCompose(tool, project, ['ps', '-q', 'proxy']);
     if (ps.code !== 0 || ps.stdout.trim() === '') {

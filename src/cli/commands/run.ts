@@ -1,13 +1,14 @@
 import { existsSync } from 'node:fs';
 import { formatError, SandcatError } from '../../errors.js';
 import { flagHelp, parseFlags, type FlagSpec } from '../args.js';
-import { detectComposeTool, findProject, runCompose } from '../compose-files.js';
+import { COMPOSE_FILE_FLAG, detectComposeTool, findProject, runCompose } from '../compose-files.js';
 import { homeDir, userSettingsFile } from '../init/context.js';
 
 const flags = {
   build: { type: 'boolean', env: 'SANDCAT_BUILD', help: 'rebuild the images first (after editing Dockerfile.app, or to update sandcat)' },
   shell: { type: 'string', env: 'SANDCAT_SHELL', default: 'bash', help: 'the shell to open in the agent container' },
   detach: { type: 'boolean', short: 'd', help: 'only start the containers; do not open a shell' },
+  file: COMPOSE_FILE_FLAG,
 } satisfies Record<string, FlagSpec>;
 
 export const help = `usage: sandcat run [--build] [--shell <program>] [-d]
@@ -25,7 +26,7 @@ export async function run(args: string[]): Promise<number> {
   try {
     const { values, positionals } = parseFlags(flags, args);
     if (positionals.length > 0) throw new SandcatError('E_USAGE', `unexpected argument "${positionals[0]}"`, { hint: 'to run a command in the sandbox use: sandcat compose exec agent <command>' });
-    const project = findProject(process.cwd());
+    const project = findProject(process.cwd(), values.file);
     const userFile = userSettingsFile(homeDir());
     if (!existsSync(userFile)) {
       process.stderr.write(`sandcat run: note: ${userFile} does not exist, so only the project's rules apply (run "sandcat init" to create it)\n`);

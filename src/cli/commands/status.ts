@@ -4,7 +4,7 @@ import { promisify } from 'node:util';
 import { formatError } from '../../errors.js';
 import { loadSettings, type Settings } from '../../settings/index.js';
 import { flagHelp, parseFlags, type FlagSpec } from '../args.js';
-import { captureCompose, detectComposeTool, findProject, type ComposeProject, type ComposeTool } from '../compose-files.js';
+import { captureCompose, COMPOSE_FILE_FLAG, detectComposeTool, findProject, type ComposeProject, type ComposeTool } from '../compose-files.js';
 import { settingsWarnings } from '../settings-warnings.js';
 import { compileFilter, isDenied, parseLogLine, formatEvent, wantColor, type LogEvent } from '../proxy-log.js';
 import { settingsPaths } from './edit.js';
@@ -13,9 +13,10 @@ const pexec = promisify(execFile);
 
 const flags = {
   denials: { type: 'string', env: 'SANDCAT_STATUS_DENIALS', default: '10', help: 'how many recent denials to show' },
+  file: COMPOSE_FILE_FLAG,
 } satisfies Record<string, FlagSpec>;
 
-export const help = `usage: sandcat status [--denials N]
+export const help = `usage: sandcat status [--denials N] [-f <compose file>]…
 
 Show whether the sandbox is healthy and what it enforces:
   - the proxy, wg-client and agent containers (running, healthcheck state);
@@ -24,6 +25,10 @@ Show whether the sandbox is healthy and what it enforces:
     same files the proxy reads, and the warnings the proxy logs for them (rule pitfalls included);
   - the last denials from the proxy's log, with the rule that decided each.
 Exit status 0 when proxy and wg-client are healthy, else 1.
+
+The project is the nearest .devcontainer/devcontainer.json at or above the current directory, else
+docker/compose.yml or compose.yml in it (the Docker quick start, run from the sandcat checkout), or
+the files given with -f / SANDCAT_COMPOSE_FILES.
 
 options:
 ${flagHelp(flags)}
@@ -103,10 +108,10 @@ export async function run(args: string[]): Promise<number> {
   try {
     const { values } = parseFlags(flags, args);
     const count = Math.max(0, Number(values.denials) || 0);
-    const project = findProject(process.cwd());
+    const project = findProject(process.cwd(), values.file);
     const tool = detectComposeTool();
     const out = (s: string) => process.stdout.write(s + '\n');
-    const show = (f: string) => (f.startsWith(project.root) ? relative(project.root, f) : f.replace(process.env.HOME ?? '\0', '~'));
+    const show = (f: string) => (f.startsWith(`${project.root}/`) ? relative(project.root, f) : f.replace(process.env.HOME ?? '\0', '~'));
     out(`project  ${project.root} (compose project ${project.projectName}; ${tool.argv.join(' ')} ${tool.version})`);
 
     const states = await Promise.all(['proxy', 'wg-client', project.service].map((s) => containerState(tool, project, s)));
@@ -120,7 +125,7 @@ export async function run(args: string[]): Promise<number> {
 
     let settings: Settings | null = null;
     try {
-      settings = loadSettings(settingsPaths(project.root));
+      settings = loadSettings(settingsPaths(project.settingsRoot));
       for (const l of settingsSummary(settings, show)) out(l);
     } catch (err) {
       out(`settings ERROR ${formatError(err)}`);
