@@ -4,6 +4,7 @@
  * not an engine.
  */
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -77,6 +78,18 @@ function checkSandbox(services: Record<string, Service>, agentName: string, agen
   for (const t of ['/config/user', '/config/project']) expect(pm.find((m) => m.target === t)?.ro, t).toBe(true);
   for (const t of ['/var/lib/sandcat', '/sandcat/wg', '/sandcat/public']) expect(pm.find((m) => m.target === t)?.ro, t).toBe(false);
 }
+
+describe('the documented way into the example agent', () => {
+  it('is a shell as the agent user, everywhere it is written (not a root shell)', () => {
+    for (const file of ['docker/compose.yml', 'docs/containers.md', 'README.md']) {
+      const text = readFileSync(join(REPO, file), 'utf8');
+      const shells = text.match(/exec (?:-u \S+ )?agent bash -l/g) ?? [];
+      expect(shells.length, file).toBeGreaterThan(0);
+      // containers.md may mention the root shell once, to say it has no NET_ADMIN either.
+      expect(shells.filter((s) => !s.includes('-u agent')).length, file).toBeLessThanOrEqual(file === 'docs/containers.md' ? 1 : 0);
+    }
+  });
+});
 
 describe.skipIf(!composeCmd)('compose files as docker-compose resolves them', () => {
   it('docker/compose.yml: the agent has no NET_ADMIN/NET_RAW, no key volume, read-only settings', () => {
