@@ -14,15 +14,19 @@ import { join, resolve } from 'node:path';
 import { formatError, SandcatError } from '../../errors.js';
 import { compilePolicy, decide, decideAll, normalizeHost, type Decision, type RuleDefinition } from '../../policy/index.js';
 import { cleartextMessage, leakMessage, parseContentEncoding, SecretVault, substituteRequestHead } from '../../secrets/index.js';
+import { DAEMON_FLAGS } from '../../daemon/options.js';
 import { loadSettings, type Settings } from '../../settings/index.js';
 import { flagHelp, parseFlags, type FlagSpec } from '../args.js';
 import { settingsWarnings } from '../settings-warnings.js';
 
-const CONTAINER_USER_SETTINGS = '/config/settings.json';
-const CONTAINER_PROJECT_DIR = '/config/project';
+// The daemon's own defaults, so check finds what the daemon would find in the same container.
+export const CONTAINER_USER_SETTINGS = DAEMON_FLAGS['user-settings'].default;
+export const CONTAINER_PROJECT_DIR = DAEMON_FLAGS['project-dir'].default;
+/** What sandcat's compose files set SANDCAT_USER_SETTINGS to in the proxy container (the user directory is mounted at /config/user). */
+const COMPOSE_USER_SETTINGS = '/config/user/settings.json';
 
 export const CHECK_FLAGS = {
-  'user-settings': { type: 'string', env: 'SANDCAT_USER_SETTINGS', help: `user settings file (default ${CONTAINER_USER_SETTINGS} in the container, else ~/.config/sandcat/settings.json)` },
+  'user-settings': { type: 'string', env: 'SANDCAT_USER_SETTINGS', help: `user settings file (in sandcat's proxy container the env twin says ${COMPOSE_USER_SETTINGS}; else ${CONTAINER_USER_SETTINGS} in a container, else ~/.config/sandcat/settings.json)` },
   'project-dir': { type: 'string', env: 'SANDCAT_PROJECT_DIR', help: `the project's .sandcat directory (default ${CONTAINER_PROJECT_DIR} in the container, else ./.sandcat)` },
   request: { type: 'string', short: 'X', help: 'check an HTTP request: --request METHOD URL' },
   header: { type: 'string', short: 'H', multiple: true, help: "a request header, 'Name: value' (repeatable)" },
@@ -46,8 +50,11 @@ matched (default deny). "substituted" names the secrets whose placeholders would
 plain HTTP). No secret is looked up and no value is ever printed.
 
 Settings are found like the daemon finds them: --user-settings and --project-dir, or their
-SANDCAT_* twins. Without either, the container paths (${CONTAINER_USER_SETTINGS}, ${CONTAINER_PROJECT_DIR})
-are used when they exist, else the host's: ~/.config/sandcat/settings.json and ./.sandcat.
+SANDCAT_* twins. In sandcat's proxy container compose sets SANDCAT_USER_SETTINGS to
+${COMPOSE_USER_SETTINGS} (your ~/.config/sandcat is mounted at /config/user) and the project's
+.sandcat/ is ${CONTAINER_PROJECT_DIR}, so "docker compose exec proxy sandcat check …" needs no flags.
+Without flags or twins, the daemon's defaults (${CONTAINER_USER_SETTINGS}, ${CONTAINER_PROJECT_DIR}) are
+used when they exist, else the host's: ~/.config/sandcat/settings.json and ./.sandcat.
 
 Exit status: 0 allowed, 1 denied, 2 the settings are invalid or the arguments wrong (message on stderr).
 Settings warnings go to stderr: the ones the daemon logs, rule pitfalls included (a host glob such
