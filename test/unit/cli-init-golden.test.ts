@@ -4,7 +4,7 @@
  * Besides the bytes, each file must be what its reader accepts: settings pass the daemon's schema,
  * devcontainer.json is JSONC, compose files parse (and pass `docker-compose config` when installed).
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
@@ -105,6 +105,25 @@ describe('sandcat init golden files', () => {
       expect(Object.keys(merged.secrets)).toContain('GITHUB_TOKEN');
     });
   }
+
+  it('a failed installer download fails its RUN step (run as Docker would, with the file\'s SHELL)', () => {
+    // Every scenario with a downloaded installer (mise for stacks, Cursor's own): the URL is pointed
+    // at a closed local port, and the RUN body must exit non-zero, not "succeed" with an empty script.
+    const checked: string[] = [];
+    for (const [name, choices] of Object.entries(SCENARIOS)) {
+      const df = planInit(choices, fixedContext('/r')).find((f) => f.path.endsWith('Dockerfile.app'))!.content;
+      const shellLine = /^SHELL (\[.*\])$/m.exec(df);
+      const shell = shellLine ? (JSON.parse(shellLine[1]!) as string[]) : ['/bin/sh', '-c'];
+      const runs = df.replace(/\\\n/g, ' ').split('\n').filter((l) => l.startsWith('RUN ') && /curl .*https:\/\//.test(l));
+      for (const run of runs) {
+        const body = run.slice(4).replace(/https:\/\/\S+/g, 'http://127.0.0.1:9/');
+        const r = spawnSync(shell[0]!, [...shell.slice(1), body], { encoding: 'utf8', env: { PATH: process.env.PATH, HOME: tmpdir() }, timeout: 20_000 });
+        expect(r.status, `${name}: ${run}`).not.toBe(0);
+        checked.push(name);
+      }
+    }
+    expect(new Set(checked)).toEqual(new Set(['claude-vscode-python-node', 'claude-vscode-scala-1password', 'codex-jetbrains-go-rust', 'copilot-vscode-ruby-dotnet-java', 'cursor-none-nostacks']));
+  });
 
   it.skipIf(!hasDockerCompose())('the generated compose files pass docker-compose config (v1), merged in devcontainer.json order', () => {
     const root = mkdtempSync(join(tmpdir(), 'h6-golden-'));

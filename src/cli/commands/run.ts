@@ -1,7 +1,9 @@
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
 import { formatError, SandcatError } from '../../errors.js';
 import { flagHelp, parseFlags, type FlagSpec } from '../args.js';
-import { COMPOSE_FILE_FLAG, detectComposeTool, findProject, runCompose } from '../compose-files.js';
+import { captureCompose, COMPOSE_FILE_FLAG, detectComposeTool, findProject, runCompose, type ComposeProject, type ComposeTool } from '../compose-files.js';
 import { homeDir, userSettingsFile } from '../init/context.js';
 
 const flags = {
@@ -22,6 +24,38 @@ options:
 ${flagHelp(flags)}
 `;
 
+/** The images compose builds for these services: the `image:` tag, else compose's own name for it. */
+export function builtImages(config: unknown, tool: Pick<ComposeTool, 'kind'>, projectName: string): string[] {
+  const services = (config as { services?: Record<string, { build?: unknown; image?: unknown }> } | null)?.services ?? {};
+  const images = Object.entries(services)
+    .filter(([, svc]) => svc && svc.build !== undefined)
+    .map(([name, svc]) => (typeof svc.image === 'string' ? svc.image : `${projectName}${tool.kind === 'v1' ? '_' : '-'}${name}`));
+  return [...new Set(images)];
+}
+
+/**
+ * Built images not on this engine yet (so `up` would build them). Empty when compose cannot show
+ * its configuration (then `up` builds what it needs, as before).
+ */
+async function missingImages(tool: ComposeTool, project: ComposeProject): Promise<string[]> {
+  const r = await captureCompose(tool, project, ['config']);
+  if (r.code !== 0) return [];
+  let images: string[];
+  try {
+    images = builtImages(parseYaml(r.stdout), tool, process.env.COMPOSE_PROJECT_NAME || project.projectName);
+  } catch {
+    return [];
+  }
+  const missing: string[] = [];
+  for (const image of images) {
+    const present = await new Promise<boolean>((done) => {
+      execFile('docker', ['image', 'inspect', '--format', '{{.Id}}', image], (err) => done(!err));
+    });
+    if (!present) missing.push(image);
+  }
+  return missing;
+}
+
 export async function run(args: string[]): Promise<number> {
   try {
     const { values, positionals } = parseFlags(flags, args);
@@ -32,7 +66,19 @@ export async function run(args: string[]): Promise<number> {
       process.stderr.write(`sandcat run: note: ${userFile} does not exist, so only the project's rules apply (run "sandcat init" to create it)\n`);
     }
     const tool = detectComposeTool();
-    const up = await runCompose(tool, project, ['up', '-d', ...(values.build ? ['--build'] : [])]);
+    // Build as its own step, so a failed build is reported as one (compose's output above says
+    // which step) instead of as containers that did not start.
+    const missing = values.build ? [] : await missingImages(tool, project);
+    if (values.build || missing.length > 0) {
+      if (missing.length > 0) process.stderr.write(`sandcat run: building ${missing.join(', ')} (first start, or the tag changed)\n`);
+      const built = await runCompose(tool, project, ['build']);
+      if (built !== 0) {
+        const df = project.devcontainer ? ' (sandcat edit dockerfile opens it)' : '';
+        process.stderr.write(`sandcat run: building the images failed (exit ${built}); the build output above says which step. Fix the Dockerfile${df}, then run "sandcat run --build"\n`);
+        return built;
+      }
+    }
+    const up = await runCompose(tool, project, ['up', '-d']);
     if (up !== 0) {
       process.stderr.write(`sandcat run: starting the containers failed (exit ${up}); "sandcat status" and "sandcat compose logs" show why\n`);
       return up;

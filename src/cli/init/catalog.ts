@@ -68,7 +68,7 @@ export const AGENT_INFO: Record<Agent, AgentInfo> = {
   cursor: {
     label: 'Cursor CLI',
     // The installer writes into $HOME; install under /opt so the persisted home volume cannot shadow it.
-    install: ['curl -fsSL https://cursor.com/install | HOME=/opt/cursor bash', 'ln -sf /opt/cursor/.local/bin/cursor-agent /usr/local/bin/cursor-agent'],
+    install: ['curl -fsSL https://cursor.com/install -o /tmp/cursor-install.sh && HOME=/opt/cursor bash /tmp/cursor-install.sh && rm /tmp/cursor-install.sh', 'ln -sf /opt/cursor/.local/bin/cursor-agent /usr/local/bin/cursor-agent'],
     needsNode: false,
     hosts: ['*.cursor.sh', '*.cursor.com', 'cursor.com'],
     secrets: [{ name: 'CURSOR_API_KEY', hosts: ['*.cursor.sh', '*.cursor.com'], opRef: 'op://Private/Cursor API Key/credential' }],

@@ -14,6 +14,11 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends bash ca-certificates curl git jq less procps unzip util-linux xz-utils \
  && rm -rf /var/lib/apt/lists/*
 
+# Every RUN below fails when any command in a pipe fails (curl … | sh would otherwise "succeed"
+# on a failed download). Installers are also downloaded to a file first, which fails the same way
+# where SHELL is ignored (podman's OCI image format).
+SHELL ["/bin/bash", "-o", "pipefail", "-c"]
+
 # The user the IDE and `sandcat run` work as. Base images that already have a user with this UID
 # (the node image's "node") get it renamed, so files in the workspace keep your host UID.
 RUN if getent passwd "$USER_UID" >/dev/null; then \
@@ -29,7 +34,10 @@ ENV MISE_DATA_DIR=/usr/local/share/mise \
     MISE_CONFIG_DIR=/etc/mise \
     MISE_CACHE_DIR=/var/cache/mise \
     PATH=/usr/local/share/mise/shims:$PATH
-RUN curl -fsSL https://mise.run | MISE_INSTALL_PATH=/usr/local/bin/mise sh
+RUN curl -fsSL https://mise.run -o /tmp/mise-install.sh \
+ && MISE_INSTALL_PATH=/usr/local/bin/mise sh /tmp/mise-install.sh \
+ && rm /tmp/mise-install.sh \
+ && mise --version
 # Node.js, needed by GitHub Copilot CLI
 RUN mise use -g node@lts
 # Java 21 (LTS, Temurin)

@@ -14,6 +14,11 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends bash ca-certificates curl git jq less procps unzip util-linux xz-utils \
  && rm -rf /var/lib/apt/lists/*
 
+# Every RUN below fails when any command in a pipe fails (curl … | sh would otherwise "succeed"
+# on a failed download). Installers are also downloaded to a file first, which fails the same way
+# where SHELL is ignored (podman's OCI image format).
+SHELL ["/bin/bash", "-o", "pipefail", "-c"]
+
 # The user the IDE and `sandcat run` work as. Base images that already have a user with this UID
 # (the node image's "node") get it renamed, so files in the workspace keep your host UID.
 RUN if getent passwd "$USER_UID" >/dev/null; then \
@@ -25,5 +30,5 @@ RUN if getent passwd "$USER_UID" >/dev/null; then \
     fi
 
 # Cursor CLI
-RUN curl -fsSL https://cursor.com/install | HOME=/opt/cursor bash
+RUN curl -fsSL https://cursor.com/install -o /tmp/cursor-install.sh && HOME=/opt/cursor bash /tmp/cursor-install.sh && rm /tmp/cursor-install.sh
 RUN ln -sf /opt/cursor/.local/bin/cursor-agent /usr/local/bin/cursor-agent

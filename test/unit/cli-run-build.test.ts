@@ -1,0 +1,63 @@
+/**
+ * `sandcat run` builds as a step of its own, so a failed image build is reported as a build failure
+ * (with what to do), not as containers that failed to start. Compose is a scripted stand-in
+ * (SANDCAT_COMPOSE) that logs its calls; `docker image inspect` is the real one (the image names
+ * are unique, so they are missing on any engine, or when there is no docker at all).
+ */
+import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { builtImages } from '../../src/cli/commands/run.js';
+
+const REPO = join(import.meta.dirname, '..', '..');
+const dir = mkdtempSync(join(tmpdir(), 'h10-run-'));
+const calls = join(dir, 'calls.log');
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+beforeAll(() => {
+  spawnSync('npx', ['tsc', '-p', '.'], { cwd: REPO, stdio: 'ignore' });
+  writeFileSync(join(dir, 'compose.yml'), 'services:\n  agent:\n    image: h10-never-built:1\n    build: .\n');
+  const fake = join(dir, 'fake-compose');
+  // Skips -p/-f and their values; the first other word is the compose command.
+  writeFileSync(
+    fake,
+    `#!/bin/sh
+while [ $# -gt 0 ]; do case "$1" in -p|-f) shift 2;; *) break;; esac; done
+echo "$*" >> "${calls}"
+case "$1" in
+  version) echo 1.29.2;;
+  config) printf 'services:\\n  agent:\\n    image: h10-never-built:1\\n    build: {context: .}\\n  db:\\n    image: postgres:16\\n';;
+  build) echo "Step 5/9 : RUN mise use -g node@lts"; echo "ERROR: Service 'agent' failed to build : exit 127" >&2; [ -n "$BUILD_OK" ] || exit 1;;
+  up) exit 0;;
+esac
+`,
+  );
+  chmodSync(fake, 0o755);
+}, 180_000);
+
+function run(args: string[], env: Record<string, string> = {}) {
+  writeFileSync(calls, '');
+  const r = spawnSync(process.execPath, [join(REPO, 'bin', 'sandcat'), 'run', ...args], { cwd: dir, encoding: 'utf8', env: { PATH: process.env.PATH, HOME: dir, SANDCAT_COMPOSE: join(dir, 'fake-compose'), ...env } });
+  return { ...r, calls: readFileSync(calls, 'utf8').split('\n').filter((l) => l && !l.startsWith('version')) };
+}
+
+describe('sandcat run and image builds', () => {
+  it('a failed build says the build failed, and nothing is started', () => {
+    const r = run(['-d']);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('building h10-never-built:1');
+    expect(r.stderr).toMatch(/building the images failed \(exit 1\); the build output above says which step.*sandcat run --build/);
+    expect(r.stderr).not.toContain('starting the containers failed');
+    expect(r.calls).toEqual(['config', 'build']);
+  });
+  it('a good build, then up -d; --build always builds first', () => {
+    expect(run(['-d'], { BUILD_OK: '1' }).calls).toEqual(['config', 'build', 'up -d']);
+    expect(run(['--build', '-d'], { BUILD_OK: '1' }).calls).toEqual(['build', 'up -d']);
+  });
+  it('builtImages: the image tag, else compose\'s own name (v1 "_", v2 "-"); pulled images are not built', () => {
+    const cfg = { services: { agent: { build: { context: '.' } }, proxy: { build: '.', image: 'sandcat:0.1.0' }, 'wg-client': { build: '.', image: 'sandcat:0.1.0' }, db: { image: 'postgres:16' } } };
+    expect(builtImages(cfg, { kind: 'v1' }, 'shop_devcontainer')).toEqual(['shop_devcontainer_agent', 'sandcat:0.1.0']);
+    expect(builtImages(cfg, { kind: 'v2' }, 'shop_devcontainer')).toEqual(['shop_devcontainer-agent', 'sandcat:0.1.0']);
+  });
+});
