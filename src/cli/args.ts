@@ -44,7 +44,7 @@ export function parseFlags<T extends Record<string, FlagSpec>>(specs: T, args: s
 export function flagHelp(specs: Record<string, FlagSpec>): string {
   return Object.entries(specs)
     .map(([name, s]) => {
-      const flag = `--${name}${s.type === 'string' ? ' <value>' : ''}`;
+      const flag = `${s.short ? `-${s.short}, ` : ''}--${name}${s.type === 'string' ? ' <value>' : ''}${s.multiple ? '…' : ''}`;
       const extra = [s.env ? `env ${s.env}` : '', s.default !== undefined && s.default !== false ? `default ${String(s.default)}` : ''].filter(Boolean).join('; ');
       return `  ${flag.padEnd(30)} ${s.help}${extra ? ` (${extra})` : ''}`;
     })

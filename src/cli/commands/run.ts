@@ -13,7 +13,7 @@ const flags = {
   file: COMPOSE_FILE_FLAG,
 } satisfies Record<string, FlagSpec>;
 
-export const help = `usage: sandcat run [--build] [--shell <program>] [-d]
+export const help = `usage: sandcat run [--build] [--shell <program>] [-d|--detach] [-f <compose file>]…
 
 Start the sandbox (proxy, wg-client, agent) with the project's compose files and open a login
 shell in the agent container as its user. The containers keep running after you leave the shell;
