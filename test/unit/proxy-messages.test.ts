@@ -56,6 +56,11 @@ describe('stripHopByHop', () => {
     expect(out).toEqual(['Host', 'a', 'Accept', '*/*']);
   });
 
+  it('never lets Connection tokens remove the framing or the Host (smuggling)', () => {
+    const out = stripHopByHop(['Host', 'a', 'Connection', 'Content-Length, transfer-encoding, HOST, x-private', 'Content-Length', '5', 'X-Private', '1']);
+    expect(out).toEqual(['Host', 'a', 'Content-Length', '5']);
+  });
+
   it('keeps Upgrade/Connection for upgrade requests and drops host for h2', () => {
     expect(stripHopByHop(['Connection', 'Upgrade', 'Upgrade', 'websocket', 'host', 'x'], { keepUpgrade: true, dropHost: true })).toEqual(['Connection', 'Upgrade', 'Upgrade', 'websocket']);
   });

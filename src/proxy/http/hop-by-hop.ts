@@ -12,6 +12,13 @@ const HOP_BY_HOP = new Set([
   'http2-settings',
 ]);
 
+/**
+ * Headers a `Connection:` token may never remove: dropping the framing of a body the proxy
+ * forwards, or the Host it decided on, would let the upstream parse a different request than the
+ * one that was checked (request smuggling; RFC 9110 §7.6.1 lets intermediaries ignore such tokens).
+ */
+const NEVER_CONNECTION_SCOPED = new Set(['content-length', 'transfer-encoding', 'host']);
+
 /** Extra names a `Connection:` header declares hop-by-hop, lower-case. */
 export function connectionTokens(raw: readonly string[]): Set<string> | null {
   let out: Set<string> | null = null;
@@ -20,7 +27,7 @@ export function connectionTokens(raw: readonly string[]): Set<string> | null {
     if (name.length === 10 && name.toLowerCase() === 'connection') {
       for (const t of raw[i + 1]!.split(',')) {
         const tok = t.trim().toLowerCase();
-        if (tok) (out ??= new Set()).add(tok);
+        if (tok && !NEVER_CONNECTION_SCOPED.has(tok)) (out ??= new Set()).add(tok);
       }
     }
   }

@@ -44,6 +44,11 @@ function withoutHeaders(headers: string[], names: ReadonlySet<string>): string[]
   return headers.filter((_, i, all) => !names.has(all[i - (i % 2)]!.toLowerCase()));
 }
 
+function hasHeader(headers: readonly string[], lowerName: string): boolean {
+  for (let i = 0; i < headers.length; i += 2) if (headers[i]!.toLowerCase() === lowerName) return true;
+  return false;
+}
+
 const BODY_FRAMING = new Set(['content-length', 'transfer-encoding']);
 const EXPECT = new Set(['expect']);
 
@@ -111,6 +116,12 @@ export async function handleHttp1Request(rt: ProxyRuntime, conn: ConnectionConte
     headers = withoutHeaders(headers, BODY_FRAMING);
     if (prepared.contentLength !== undefined) headers.push('Content-Length', String(prepared.contentLength));
     else headers.push('Transfer-Encoding', 'chunked');
+  } else if (prepared.body !== null && !hasHeader(headers, 'content-length')) {
+    // A body of unknown length (the agent sent it chunked). Node's client chunks bodies on its own
+    // only for some methods; a GET/HEAD/DELETE/OPTIONS body would go out unframed and the upstream
+    // would parse it as the next request (smuggling). Frame it explicitly.
+    headers = withoutHeaders(headers, BODY_FRAMING);
+    headers.push('Transfer-Encoding', 'chunked');
   }
   const outcome = await exchange(rt, snap, req, res, target, method, prepared.url, headers, prepared.body, log);
   done(outcome.status, { ...outcome.extra, substituted: [...prepared.substituted] });
