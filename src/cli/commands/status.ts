@@ -5,6 +5,7 @@ import { formatError } from '../../errors.js';
 import { loadSettings, type Settings } from '../../settings/index.js';
 import { flagHelp, parseFlags, type FlagSpec } from '../args.js';
 import { captureCompose, COMPOSE_FILE_FLAG, detectComposeTool, findProject, type ComposeProject, type ComposeTool } from '../compose-files.js';
+import { groupRepeats, type DenialGroup } from '../denial-groups.js';
 import { settingsWarnings } from '../settings-warnings.js';
 import { compileFilter, isDenied, parseLogLine, formatEvent, wantColor, type LogEvent } from '../proxy-log.js';
 import { settingsPaths } from './edit.js';
@@ -93,15 +94,15 @@ export function ruleDescriber(settings: Settings | null): (tag: string) => strin
   };
 }
 
-/** The last `n` denials in a log text. */
-export function lastDenials(logText: string, n: number): LogEvent[] {
+/** The last `n` denials in a log text, repeats of one denial (A and AAAA lookups, retries) folded. */
+export function lastDenials(logText: string, n: number): DenialGroup[] {
   const denied = compileFilter({ deniedOnly: true });
   const out: LogEvent[] = [];
   for (const line of logText.split('\n')) {
     const p = parseLogLine(line);
     if (p && denied(p) && 'event' in p && isDenied(p.event)) out.push(p.event);
   }
-  return out.slice(-n);
+  return n > 0 ? groupRepeats(out).slice(-n) : [];
 }
 
 export async function run(args: string[]): Promise<number> {
@@ -136,7 +137,7 @@ export async function run(args: string[]): Promise<number> {
       const denials = lastDenials(logs.stdout + '\n' + logs.stderr, count);
       out(`last ${count} denials${denials.length ? ':' : ': none logged'}`);
       const opts = { color: wantColor(process.stdout), describeRule: ruleDescriber(settings) };
-      for (const e of denials) out(`  ${formatEvent(e, opts)}`);
+      for (const g of denials) out(`  ${formatEvent(g.event, opts)}${g.count > 1 ? ` (×${g.count})` : ''}`);
     }
     const healthy = states[0]!.healthy === true && states[1]!.healthy === true;
     if (!healthy) out('The sandbox is not healthy: "sandcat run" starts it, "sandcat compose logs proxy wg-client" says why it stopped.');
