@@ -6,6 +6,7 @@
  */
 import { join } from 'node:path';
 import { createLab, labSkipReason, type Lab } from '../../test/lab/lib/index.js';
+import { decisionLine } from './decision-line.js';
 
 const SECRET_VALUE = 'demo-s3cret-0f-the-user';
 const SETTINGS = {
@@ -25,6 +26,7 @@ const dim = paint('2');
 const green = paint('32');
 const red = paint('31');
 const cyan = paint('36');
+const yellow = paint('33');
 
 function say(text = ''): void {
   process.stdout.write(text + '\n');
@@ -61,7 +63,7 @@ async function demo(lab: Lab): Promise<boolean> {
       say(dim('   agent$ curl https://api.allowed.test/'));
       const r = await lab.agentCurl(['--http1.1', 'https://api.allowed.test/']);
       say(`   HTTP ${r.status}: ${indent(r.body)}`);
-      say(`   ${verdict(r.status === 200, "allowed by rule 1; TLS intercepted with sandcat's CA, which the agent trusts")}`);
+      say(`   ${verdict(r.status === 200, "allowed by rule user[0]; TLS intercepted with sandcat's CA, which the agent trusts")}`);
       return r.status === 200;
     }),
   );
@@ -72,7 +74,7 @@ async function demo(lab: Lab): Promise<boolean> {
       const r = await lab.agentCurl(['--http1.1', '-X', 'POST', '--data', 'hi', 'https://api.allowed.test/echo']);
       say(`   HTTP ${r.status}: ${indent(r.body)}`);
       const reached = lab.upstreamRequests({ method: 'POST' }).length;
-      say(`   ${verdict(r.status === 403 && reached === 0, `denied by rule 2; requests that reached the upstream: ${reached}`)}`);
+      say(`   ${verdict(r.status === 403 && reached === 0, `denied by rule user[1]; requests that reached the upstream: ${reached}`)}`);
       return r.status === 403 && reached === 0;
     }),
   );
@@ -146,10 +148,7 @@ async function demo(lab: Lab): Promise<boolean> {
   say();
   say(bold("The daemon's decision log (one JSON line per lookup and request; no secret values):"));
   for (const l of lab.daemonLogs().filter((x) => x.msg === 'request' || (x.msg === 'dns lookup' && x.decision === 'deny'))) {
-    const what = l.msg === 'request' ? `${String(l.method)} ${String(l.host)}${String(l.path ?? '')}` : `dns ${String(l.name)} ${String(l.type)}`;
-    const rule = typeof l.rule === 'string' ? l.rule : l.rule ? JSON.stringify(l.rule) : 'default';
-    const extra = l.leak ? ` leak=${String(l.leak)}` : Array.isArray(l.substituted) && l.substituted.length ? ` substituted=${l.substituted.join(',')}` : '';
-    say(`   ${l.decision === 'allow' ? green('allow') : red('deny ')} ${what.padEnd(44)} ${cyan(`rule ${rule}`)}${l.status ? ` → ${String(l.status)}` : ''}${extra}`);
+    say(`   ${decisionLine(l, { green, red, yellow, cyan })}`);
   }
   return results.every(Boolean);
 }
@@ -164,6 +163,8 @@ async function main(): Promise<number> {
   say(dim('Building the lab: agent ⇄ WireGuard ⇄ sandcat daemon ⇄ upstream (HTTPS, HTTP, DNS) in three network namespaces…'));
   say(dim('Settings (the user layer):'));
   for (const line of JSON.stringify(SETTINGS, null, 2).split('\n')) say(dim(`   ${line}`));
+  // The daemon names a rule by its layer and its index in that file's "network" list, from 0.
+  say(dim(`   rules as the log names them: ${SETTINGS.network.map((n, i) => `user[${i}] ${n.action} ${n.host}${n.method ? ` ${n.method}` : ''}`).join(' · ')}`));
   let lab: Lab | undefined;
   const stop = async (): Promise<void> => {
     await lab?.destroy();
