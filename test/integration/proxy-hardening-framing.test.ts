@@ -1,8 +1,10 @@
 /**
- * Request framing hardening (red-team hole 3): what the upstream parses must be
+ * Request framing and Host hardening (red-team holes 3 and 4): what the upstream parses must be
  * exactly the one request the proxy decided on. The agent's bytes are written raw, so node's own
  * client-side framing cannot hide a bug.
  */
+import http2 from 'node:http2';
+import tls from 'node:tls';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { baseSettings, Harness } from './proxy-harness.js';
 import { chunked, rawExchange } from './proxy-hardening-upstream.js';
@@ -80,3 +82,62 @@ describe('request smuggling through bodies node would not frame (hole 3)', () =>
   });
 });
 
+describe('Host header (hole 4)', () => {
+  it('two Host headers get 400 and nothing goes upstream', async () => {
+    for (const second of ['evil.test', 'other.test']) {
+      const raw = await rawExchange(h, { servername: 'other.test', parts: [`GET /x HTTP/1.1\r\nHost: other.test\r\nHost: ${second}\r\nConnection: close\r\n\r\n`] });
+      expect(statusOf(raw), second).toBe(400);
+      expect(raw).toContain('Host');
+    }
+    await settle();
+    expect(h.seen).toEqual([]);
+  });
+
+  it('two Host headers on an upgrade request get 400 too', async () => {
+    const raw = await rawExchange(h, {
+      servername: 'api.test',
+      parts: ['GET /ws HTTP/1.1\r\nHost: api.test\r\nHost: evil.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n'],
+    });
+    expect(statusOf(raw)).toBe(400);
+    await settle();
+    expect(h.seen).toEqual([]);
+  });
+
+  it('forwards the Host it decided on: lower case, without trailing dots, port kept', async () => {
+    const raw = await rawExchange(h, { servername: 'other.test', parts: [`GET /x HTTP/1.1\r\nHost: OTHER.Test..:${h.httpsPort}\r\nConnection: close\r\n\r\n`] });
+    expect(statusOf(raw)).toBe(200);
+    expect(h.seen[0]!.headers.host).toBe(`other.test:${h.httpsPort}`);
+  });
+});
+
+describe('HTTP/2 :authority (hole 4)', () => {
+  function h2(servername: string, headers: http2.OutgoingHttpHeaders): Promise<{ status: number; body: string }> {
+    const session = http2.connect(`https://${servername}`, { createConnection: () => tls.connect({ host: '127.0.0.1', port: h.proxy.port, servername, ca: h.proxyCaPem, ALPNProtocols: ['h2'] }) });
+    return new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const st = session.request(headers);
+      let status = 0;
+      let body = '';
+      st.on('response', (hd) => (status = Number(hd[':status'])));
+      st.on('data', (d) => (body += d));
+      st.on('end', () => resolve({ status, body }));
+      st.on('error', reject);
+      st.end();
+    }).finally(() => session.close());
+  }
+
+  it('a host header naming another host than :authority gets 400, nothing upstream', async () => {
+    const r = await h2('other.test', { ':path': '/x', ':authority': 'other.test', host: 'evil.test' });
+    expect(r.status).toBe(400);
+    await settle();
+    expect(h.seen).toEqual([]);
+  });
+
+  for (const [label, port] of [['HTTP/2', () => h.h2Port], ['HTTP/1.1', () => h.httpsPort]] as const) {
+    it(`forwards the normalized authority to an ${label} upstream`, async () => {
+      h.dest = { address: '127.0.0.1', port: port() };
+      const r = await h2('other.test', { ':path': '/x', ':authority': `Other.TEST.:${port()}` });
+      expect(r.status).toBe(200);
+      expect(JSON.parse(r.body).headers.host ?? JSON.parse(r.body).headers[':authority']).toBe(`other.test:${port()}`);
+    });
+  }
+});

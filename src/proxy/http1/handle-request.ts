@@ -1,11 +1,12 @@
 import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline, type Readable } from 'node:stream';
 import type { PolicySnapshot } from '../../daemon/live-state.js';
-import { parseAuthority, pathForLog } from '../http/authority.js';
+import { pathForLog } from '../http/authority.js';
 import { stripHopByHop } from '../http/hop-by-hop.js';
 import { BLOCKED_HEADER, ERROR_HEADER, upstreamFailureText } from '../http/messages.js';
 import { decideRequest, lateSecretRefusal, newLog, prepareRequest, type Refusal, type RequestLog } from '../http/prepare.js';
 import { isSecretError, LengthChangedError } from '../http/request-body.js';
+import { checkHostHeaders, hostValue, withHost } from '../http/request-host.js';
 import { planResponse } from '../http/response-headers.js';
 import type { ProxyRuntime } from '../runtime.js';
 import type { ConnectionContext } from '../types.js';
@@ -62,8 +63,8 @@ export async function handleHttp1Request(rt: ProxyRuntime, conn: ConnectionConte
   const snap = rt.state.current;
   const method = req.method ?? 'GET';
   const url = req.url ?? '/';
-  const hostHeader = req.headers.host;
-  const authority = parseAuthority(hostHeader);
+  const hostCheck = checkHostHeaders(req.rawHeaders);
+  const authority = hostCheck.ok ? hostCheck.authority : null;
   const log = newLog(conn, conn.tls ? 'https/1.1' : 'http/1.1', method, authority?.host ?? conn.sni ?? conn.dest.address, pathForLog(url));
   const bodyPresent = hasBody(req);
   const done = (status: number, extra?: Partial<RequestLog>) => {
@@ -80,9 +81,7 @@ export async function handleHttp1Request(rt: ProxyRuntime, conn: ConnectionConte
   };
   if (rt.draining) res.shouldKeepAlive = false;
 
-  if (hostHeader !== undefined && !authority) {
-    return refuse({ status: 400, text: `sandcat: the Host header "${String(hostHeader).slice(0, 100)}" is not a valid host\n`, header: BLOCKED_HEADER, extra: { reason: 'bad-host' } });
-  }
+  if (!hostCheck.ok) return refuse({ status: 400, text: hostCheck.text, header: BLOCKED_HEADER, extra: { reason: hostCheck.reason } });
   if (!url.startsWith('/') && url !== '*') {
     // Absolute-form targets would let a request name a second host; a transparent proxy never needs them.
     return refuse({ status: 400, text: 'sandcat: absolute-form request targets are not accepted (this is not a forward proxy; unset HTTP_PROXY/HTTPS_PROXY)\n', header: BLOCKED_HEADER, extra: { reason: 'absolute-form' } });
@@ -92,8 +91,8 @@ export async function handleHttp1Request(rt: ProxyRuntime, conn: ConnectionConte
   const { target } = decided;
 
   // Hop-by-hop headers stay on this leg; Expect is answered by us, not forwarded.
-  let headers = withoutHeaders(stripHopByHop(req.rawHeaders), EXPECT);
-  if (hostHeader === undefined) headers.push('Host', target.host);
+  // The upstream routes on the name that was decided on, in the form it was decided on.
+  let headers = withHost(withoutHeaders(stripHopByHop(req.rawHeaders), EXPECT), authority ? hostValue(authority) : target.host);
   const declared = req.headers['content-length'] !== undefined ? Number(req.headers['content-length']) : undefined;
   const prepared = await prepareRequest(
     snap,

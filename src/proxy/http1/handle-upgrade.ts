@@ -1,10 +1,11 @@
 import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { substituteRequestHead } from '../../secrets/index.js';
-import { parseAuthority, pathForLog } from '../http/authority.js';
+import { pathForLog } from '../http/authority.js';
 import { stripHopByHop } from '../http/hop-by-hop.js';
 import { BLOCKED_HEADER, ERROR_HEADER, secretBlockedText, upstreamFailureText } from '../http/messages.js';
 import { decideRequest, newLog, type RequestLog } from '../http/prepare.js';
+import { checkHostHeaders, hostValue, withHost } from '../http/request-host.js';
 import { planResponse } from '../http/response-headers.js';
 import type { ProxyRuntime } from '../runtime.js';
 import type { ConnectionContext } from '../types.js';
@@ -32,7 +33,8 @@ export function handleHttp1Upgrade(rt: ProxyRuntime, conn: ConnectionContext, re
   const started = performance.now();
   const snap = rt.state.current;
   const method = req.method ?? 'GET';
-  const authority = parseAuthority(req.headers.host);
+  const hostCheck = checkHostHeaders(req.rawHeaders);
+  const authority = hostCheck.ok ? hostCheck.authority : null;
   const proto = `${conn.tls ? 'https' : 'http'}/1.1 upgrade ${String(req.headers.upgrade ?? '').slice(0, 20)}`;
   const log = newLog(conn, proto, method, authority?.host ?? conn.sni ?? conn.dest.address, pathForLog(req.url ?? '/'));
   const done = (status: number, extra?: Partial<RequestLog>) => {
@@ -40,9 +42,9 @@ export function handleHttp1Upgrade(rt: ProxyRuntime, conn: ConnectionContext, re
     rt.logger.info(log, 'request');
   };
   socket.on('error', () => socket.destroy());
-  if (req.headers.host !== undefined && !authority) {
-    writeRawResponse(socket, 400, [BLOCKED_HEADER, '1'], 'sandcat: invalid Host header\n');
-    return done(400, { reason: 'bad-host' });
+  if (!hostCheck.ok) {
+    writeRawResponse(socket, 400, [BLOCKED_HEADER, '1'], hostCheck.text);
+    return done(400, { reason: hostCheck.reason });
   }
   const decided = decideRequest(rt, snap, conn, method, authority?.host, log);
   if (!decided.ok) {
@@ -51,7 +53,7 @@ export function handleHttp1Upgrade(rt: ProxyRuntime, conn: ConnectionContext, re
   }
   const { target } = decided;
   const host = target.host;
-  const headers = stripHopByHop(req.rawHeaders, { keepUpgrade: true });
+  const headers = withHost(stripHopByHop(req.rawHeaders, { keepUpgrade: true }), authority ? hostValue(authority) : host);
   const sub = substituteRequestHead(snap.vault, { url: req.url ?? '/', rawHeaders: headers, host, tls: conn.tls });
   if (!sub.ok) {
     writeRawResponse(socket, 403, [BLOCKED_HEADER, '1'], secretBlockedText(method, host, sub.message));

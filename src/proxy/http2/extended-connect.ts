@@ -1,7 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import type { PolicySnapshot } from '../../daemon/live-state.js';
+import { parseAuthority } from '../http/authority.js';
 import { stripHopByHop } from '../http/hop-by-hop.js';
+import { hostValue } from '../http/request-host.js';
 import { substituteRequestHead } from '../../secrets/index.js';
 import { BLOCKED_HEADER, ERROR_HEADER, secretBlockedText, upstreamFailureText } from '../http/messages.js';
 import { planResponse } from '../http/response-headers.js';
@@ -42,7 +44,7 @@ export function handleExtendedConnect(
     return done(403, { leak: sub.secret, reason: `secret-${sub.kind}` });
   }
   const key = randomBytes(16).toString('base64');
-  const authority = String(headers[':authority'] ?? target.host);
+  const authority = hostValue(parseAuthority(String(headers[':authority'] ?? '')) ?? { host: target.host, port: undefined });
   const h1 = [...sub.headers, 'host', authority, 'connection', 'Upgrade', 'upgrade', 'websocket', 'sec-websocket-key', key];
   if (!sub.headers.includes('sec-websocket-version')) h1.push('sec-websocket-version', '13');
   const up = rt.upstream.request1(target, 'GET', sub.url, h1);

@@ -1,11 +1,12 @@
 import http2, { type IncomingHttpHeaders, type OutgoingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import { pipeline, type Readable } from 'node:stream';
 import type { PolicySnapshot } from '../../daemon/live-state.js';
-import { parseAuthority, pathForLog } from '../http/authority.js';
+import { pathForLog } from '../http/authority.js';
 import { stripHopByHop } from '../http/hop-by-hop.js';
 import { BLOCKED_HEADER, ERROR_HEADER, upstreamFailureText } from '../http/messages.js';
 import { decideRequest, lateSecretRefusal, newLog, prepareRequest, type Refusal, type RequestLog } from '../http/prepare.js';
 import { isSecretError, LengthChangedError } from '../http/request-body.js';
+import { checkH2Authority, hostValue } from '../http/request-host.js';
 import { planResponse } from '../http/response-headers.js';
 import type { ProxyRuntime } from '../runtime.js';
 import type { ConnectionContext } from '../types.js';
@@ -61,8 +62,8 @@ export function handleHttp2Stream(rt: ProxyRuntime, conn: ConnectionContext, str
   const snap = rt.state.current;
   const method = String(headers[':method'] ?? 'GET');
   const path = String(headers[':path'] ?? '/');
-  const rawAuthority = (headers[':authority'] ?? headers.host) as string | undefined;
-  const authority = parseAuthority(rawAuthority);
+  const hostCheck = checkH2Authority(headers[':authority'], headers.host);
+  const authority = hostCheck.ok ? hostCheck.authority : null;
   const log = newLog(conn, conn.tls ? 'h2' : 'h2c', method, authority?.host ?? conn.sni ?? conn.dest.address, pathForLog(path));
   let logged = false;
   const done = (status: number, extra?: Partial<RequestLog>) => {
@@ -78,7 +79,7 @@ export function handleHttp2Stream(rt: ProxyRuntime, conn: ConnectionContext, str
   };
   stream.on('error', () => stream.destroy());
 
-  if (rawAuthority !== undefined && !authority) return refuse({ status: 400, text: 'sandcat: invalid :authority\n', header: BLOCKED_HEADER, extra: { reason: 'bad-host' } });
+  if (!hostCheck.ok) return refuse({ status: 400, text: hostCheck.text, header: BLOCKED_HEADER, extra: { reason: hostCheck.reason } });
   const decided = decideRequest(rt, snap, conn, method, authority?.host, log);
   if (!decided.ok) return refuse(decided.refusal);
   const { target } = decided;
@@ -87,7 +88,8 @@ export function handleHttp2Stream(rt: ProxyRuntime, conn: ConnectionContext, str
     if (headers[':protocol']) return handleExtendedConnect(rt, conn, snap, stream, headers, target, done);
     return refuse({ status: 405, text: 'sandcat intercepts connections transparently and is not a forward proxy; unset HTTP_PROXY/HTTPS_PROXY.\n', header: BLOCKED_HEADER, extra: {} });
   }
-  void forward(rt, conn, snap, stream, headers, method, path, rawAuthority ?? target.host, target, log)
+  // The upstream routes on the name that was decided on, in the form it was decided on.
+  void forward(rt, conn, snap, stream, headers, method, path, authority ? hostValue(authority) : target.host, target, log)
     .then((o) => (o.refusal ? refuse(o.refusal) : done(o.status, o.extra)))
     .catch((err) => {
       rt.logger.error({ conn: conn.id, err: (err as Error).message }, 'internal error handling h2 stream');
