@@ -42,12 +42,13 @@ this request or lookup under the given settings, without sending anything anywhe
 
   {"kind": "http"|"dns", "decision": "allow"|"deny", "status": 200|403|415|null,
    "rcode": "NOERROR"|"REFUSED" (dns only), "rule": {"layer", "index", "action", "host", "method"}|null,
-   "substituted": [secret names], "leak": secret name|null, "reason": "…"}
+   "substituted": [secret names], "leak": secret name|null, "reason": "…", "note": "…" (only when there is one)}
 
 "rule" is the rule that decided (index counts within its layer's file, from 0); null means no rule
 matched (default deny). "substituted" names the secrets whose placeholders would be replaced;
 "leak" the secret whose placeholder blocked the request (toward a host outside its "hosts", or in
-plain HTTP). No secret is looked up and no value is ever printed.
+plain HTTP). No secret is looked up and no value is ever printed; "note" says when a substituted
+secret's configured "value" is "" (it would be replaced by nothing).
 
 Settings are found like the daemon finds them: --user-settings and --project-dir, or their
 SANDCAT_* twins. In sandcat's proxy container compose sets SANDCAT_USER_SETTINGS to
@@ -88,6 +89,8 @@ export interface CheckResult {
   substituted: string[];
   leak: string | null;
   reason: string;
+  /** Something the decision does not show: e.g. a substituted secret whose configured value is "". */
+  note?: string;
 }
 
 export interface HttpCheck {
@@ -183,8 +186,16 @@ export function evaluateHttp(settings: Settings, req: HttpCheck): CheckResult {
     }
   }
   const all = [...substituted];
-  const subs = all.length ? `; would substitute ${all.join(', ')}` : '';
-  return { ...base, decision: 'allow', status: 200, substituted: all, reason: `${decision.explain}${subs}` };
+  // A literal "" is a secret nobody filled in: the request would carry an empty credential.
+  const empty = all.filter((n) => {
+    const src = settings.secrets[n]?.source;
+    return src?.kind === 'value' && src.value === '';
+  });
+  const subs = all.length ? `; would substitute ${all.map((n) => (empty.includes(n) ? `${n} (with an empty value)` : n)).join(', ')}` : '';
+  const note = empty.length
+    ? `${empty.map((n) => `secrets.${n}.value is "" in ${settings.secrets[n]!.file ?? `the ${settings.secrets[n]!.layer} settings`}`).join('; ')}: the proxy would substitute an empty value; fill ${empty.length === 1 ? 'it' : 'them'} in (sandcat edit user-settings)`
+    : undefined;
+  return { ...base, decision: 'allow', status: 200, substituted: all, reason: `${decision.explain}${subs}`, ...(note ? { note } : {}) };
 }
 
 /** The daemon's verdict on one DNS lookup. Pure. */
