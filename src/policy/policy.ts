@@ -1,4 +1,5 @@
 import { globPitfall, globToRegExp, hasGlobSyntax, hostPatternProblem, normalizeHost } from './glob.js';
+import { ipLiteral, isIpShapedGlob } from './ip-literal.js';
 import type { Decision, DecisionFacts, RuleDefinition } from './types.js';
 
 interface CompiledRule {
@@ -13,32 +14,47 @@ export interface Policy {
   /** False when no settings file existed: everything is denied and logs say why. */
   readonly configured: boolean;
   readonly warnings: readonly string[];
+  /** Rules for names: exact hosts, then globs (an IP literal never consults these). */
   readonly exact: ReadonlyMap<string, readonly CompiledRule[]>;
   readonly globs: readonly CompiledRule[];
+  /** Rules for IP literals: a canonical IP, or an IP-shaped glob such as `10.0.0.*`. */
+  readonly ipExact: ReadonlyMap<string, readonly CompiledRule[]>;
+  readonly ipGlobs: readonly CompiledRule[];
 }
 
 export function compilePolicy(rules: readonly RuleDefinition[], configured = true): Policy {
   const exact = new Map<string, CompiledRule[]>();
   const globs: CompiledRule[] = [];
+  const ipExact = new Map<string, CompiledRule[]>();
+  const ipGlobs: CompiledRule[] = [];
   const warnings: string[] = [];
+  const add = (map: Map<string, CompiledRule[]>, key: string, c: CompiledRule) => {
+    const list = map.get(key) ?? [];
+    list.push(c);
+    map.set(key, list);
+  };
   rules.forEach((rule, order) => {
     const host = normalizeHost(rule.host);
+    const glob = hasGlobSyntax(host);
     const compiled: CompiledRule = {
       order,
       rule,
       method: rule.method ? rule.method.toUpperCase() : undefined,
-      host: hasGlobSyntax(host) ? globToRegExp(host) : null,
+      host: glob ? globToRegExp(host) : null,
     };
-    if (compiled.host) globs.push(compiled);
-    else {
-      const list = exact.get(host) ?? [];
-      list.push(compiled);
-      exact.set(host, list);
-    }
-    const pitfall = hostPatternProblem(rule.host) ?? globPitfall(host);
-    if (pitfall) warnings.push(`${rule.file ?? `${rule.layer} settings`}: network[${rule.index}].host: ${pitfall}`);
+    const ip = glob ? null : ipLiteral(host);
+    if (ip !== null) add(ipExact, ip, compiled);
+    else if (!glob) add(exact, host, compiled);
+    else if (isIpShapedGlob(host)) ipGlobs.push(compiled);
+    else globs.push(compiled);
+    const pitfall = hostPatternProblem(rule.host) ?? (isIpShapedGlob(host) ? null : globPitfall(host));
+    if (pitfall) warnings.push(`${where(rule)}: network[${rule.index}].host: ${pitfall}`);
   });
-  return { rules, configured, warnings, exact, globs };
+  return { rules, configured, warnings, exact, globs, ipExact, ipGlobs };
+}
+
+function where(rule: RuleDefinition): string {
+  return rule.file ?? `${rule.layer} settings`;
 }
 
 function ruleApplies(c: CompiledRule, method: string | undefined, port: number | undefined, opaque: boolean): boolean {
@@ -56,7 +72,8 @@ export function describeRule(rule: RuleDefinition): string {
 
 /**
  * Decide one host. The order mirrors sandcat's addon:
- *  1. normalize the host (lower case, no trailing dot);
+ *  1. normalize the host (lower case, no trailing dot); an IP literal takes its canonical form
+ *     and is matched only against rules naming IPs (an IP, or an IP-shaped glob like 10.0.0.*);
  *  2. walk the rules top to bottom (local, project, user); a rule applies when its host glob
  *     matches and, if the facts carry them, its method and port match. DNS and raw TCP carry no
  *     method, so a rule's method is ignored for them (with `opaque`, a method rule may only deny);
@@ -64,7 +81,10 @@ export function describeRule(rule: RuleDefinition): string {
  *  4. nothing applied: deny.
  */
 export function decide(policy: Policy, facts: DecisionFacts): Decision {
-  const host = normalizeHost(facts.host);
+  const normalized = normalizeHost(facts.host);
+  // An IP literal is decided only by rules naming IPs; a name glob (even "*") never matches it.
+  const ip = ipLiteral(normalized);
+  const host = ip ?? normalized;
   const method = facts.method?.toUpperCase();
   const what = method ? `${method} ${host}` : host;
   if (!policy.configured) {
@@ -72,21 +92,26 @@ export function decide(policy: Policy, facts: DecisionFacts): Decision {
   }
   if (!host) return { action: 'deny', rule: null, reason: 'empty-host', host, explain: 'denied: the connection named no host' };
 
+  const exact = ip === null ? policy.exact : policy.ipExact;
+  const globs = ip === null ? policy.globs : policy.ipGlobs;
   let best: CompiledRule | undefined;
-  for (const c of policy.exact.get(host) ?? []) {
+  for (const c of exact.get(host) ?? []) {
     if (ruleApplies(c, method, facts.port, facts.opaque === true)) {
       best = c;
       break;
     }
   }
-  for (const c of policy.globs) {
+  for (const c of globs) {
     if (best && c.order > best.order) break;
     if (ruleApplies(c, method, facts.port, facts.opaque === true) && c.host!.test(host)) {
       best = c;
       break;
     }
   }
-  if (!best) return { action: 'deny', rule: null, reason: 'no-rule-matched', host, explain: `${what} denied: no rule matched (default deny)` };
+  if (!best) {
+    const why = ip === null ? 'no rule matched (default deny)' : 'no rule names this IP address (an IP literal is matched only by rules naming IPs, never by "*" or a name pattern)';
+    return { action: 'deny', rule: null, reason: 'no-rule-matched', host, explain: `${what} denied: ${why}` };
+  }
   const { rule } = best;
   return {
     action: rule.action,

@@ -1,6 +1,7 @@
 import { isIP, type Socket } from 'node:net';
 import tls, { type SecureContext } from 'node:tls';
 import { decide, decideAll } from '../../policy/index.js';
+import { isAcceptableSni } from '../http/authority.js';
 import { relayTo } from '../tcp/relay.js';
 import { claimedNames, ruleTag, type ProxyRuntime } from '../runtime.js';
 import type { ConnectionContext } from '../types.js';
@@ -24,6 +25,12 @@ export interface DecryptedHandlers {
  */
 export function handleTls(rt: ProxyRuntime, conn: ConnectionContext, socket: Socket, hello: ClientHello, data: Buffer, handlers: DecryptedHandlers): void {
   const snap = rt.state.current;
+  if (hello.sni !== undefined && !isAcceptableSni(hello.sni)) {
+    // Same strict charset as Host: a zone ID or other text must never ride along into a decision.
+    rt.logger.info({ conn: conn.id, client: conn.client, dest: conn.dest.address, port: conn.dest.port, sni: hello.sni.slice(0, 100), decision: 'deny', reason: 'bad-sni' }, 'TLS server_name is not a valid host name; reset');
+    socket.resetAndDestroy();
+    return;
+  }
   conn.sni = hello.sni;
   const certHost = hello.sni ?? conn.dest.address;
 

@@ -26,7 +26,7 @@ describe('host glob matching (fnmatch)', () => {
     ['*github.com', 'evilgithub.com', true],
     ['*github.com', 'github.com', true],
     ['*', 'anything.example', true],
-    ['*', '10.0.0.1', true],
+    ['*', '10.0.0.1', false], // IP literals match only rules naming IPs (test/unit/policy/ip-literals.test.ts)
     ['api?.example', 'api1.example', true],
     ['api?.example', 'api.example', false],
     ['api?.example', 'api12.example', false],
