@@ -50,11 +50,58 @@ export function compilePolicy(rules: readonly RuleDefinition[], configured = tru
     const pitfall = hostPatternProblem(rule.host) ?? (isIpShapedGlob(host) ? null : globPitfall(host));
     if (pitfall) warnings.push(`${where(rule)}: network[${rule.index}].host: ${pitfall}`);
   });
+  warnings.push(...dnsShadowWarnings(rules));
   return { rules, configured, warnings, exact, globs, ipExact, ipGlobs };
 }
 
 function where(rule: RuleDefinition): string {
   return rule.file ?? `${rule.layer} settings`;
+}
+
+/**
+ * DNS has no method, so the first rule for a name decides its lookups whatever the rule's method
+ * (sandcat semantics, kept). A method-specific deny placed before an allow for the same host
+ * therefore refuses the name's DNS entirely and the allow never takes effect: say so at load.
+ * Overlap is checked where it is certain: the same pattern, or one side a plain name that the
+ * other side's glob matches.
+ */
+function dnsShadowWarnings(rules: readonly RuleDefinition[]): string[] {
+  const out: string[] = [];
+  rules.forEach((deny, i) => {
+    if (deny.action !== 'deny' || !deny.method) return;
+    const d = normalizeHost(deny.host);
+    // An earlier rule covering the denied host decides its lookups first: nothing to say.
+    for (let k = 0; k < i; k++) if (covers(normalizeHost(rules[k]!.host), d)) return;
+    for (let j = i + 1; j < rules.length; j++) {
+      const allow = rules[j]!;
+      if (allow.action !== 'allow') continue;
+      const a = normalizeHost(allow.host);
+      if (!patternsOverlap(d, a)) continue;
+      const method = deny.method.toUpperCase();
+      out.push(
+        `${where(deny)}: network[${deny.index}] (deny "${deny.host}" method ${method}) comes before ${describeRule(allow)}: ` +
+          `DNS lookups have no method, so the deny rule refuses every DNS lookup of "${d === a || hasGlobSyntax(d) ? a : d}" and the allow rule never applies. ` +
+          `Put an allow rule for that host with the methods you do allow (e.g. "method": "GET") before the deny rule; ` +
+          `an allow rule without a method placed first would also allow ${method}`,
+      );
+      break;
+    }
+  });
+  return out;
+}
+
+/** Every host `b` matches is matched by `a` (as far as can be told cheaply). */
+function covers(a: string, b: string): boolean {
+  return a === b || (hasGlobSyntax(a) && !hasGlobSyntax(b) && globToRegExp(a).test(b));
+}
+
+function patternsOverlap(a: string, b: string): boolean {
+  if (a === b) return true;
+  const ga = hasGlobSyntax(a);
+  const gb = hasGlobSyntax(b);
+  if (ga && !gb) return globToRegExp(a).test(b);
+  if (gb && !ga) return globToRegExp(b).test(a);
+  return false;
 }
 
 function ruleApplies(c: CompiledRule, method: string | undefined, port: number | undefined, opaque: boolean): boolean {

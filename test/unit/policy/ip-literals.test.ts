@@ -130,3 +130,47 @@ describe('ipLiteral / isIpShapedGlob', () => {
     ['10.*.example', false],
   ])('isIpShapedGlob(%j) = %j', (pattern, want) => expect(isIpShapedGlob(pattern)).toBe(want));
 });
+
+describe('load warning: a method deny before an allow refuses DNS for the name', () => {
+  const warnOf = (rules: R[]) => policyOf(rules).warnings.filter((w) => w.includes('DNS lookups have no method'));
+
+  it('warns for the same pattern, naming both rules and the fix', () => {
+    const w = warnOf([
+      { action: 'deny', host: 'uploads.example.com', method: 'post' },
+      { action: 'allow', host: 'uploads.example.com' },
+    ]);
+    expect(w).toHaveLength(1);
+    expect(w[0]).toContain('network[0] (deny "uploads.example.com" method POST)');
+    expect(w[0]).toContain('network[1] (allow "uploads.example.com")');
+    expect(w[0]).toContain('refuses every DNS lookup of "uploads.example.com"');
+    expect(w[0]).toMatch(/before the deny rule/);
+  });
+
+  it('warns when the later allow glob covers the denied name, or the deny glob covers the allowed name', () => {
+    expect(warnOf([{ action: 'deny', host: 'uploads.example.com', method: 'POST' }, { action: 'allow', host: '*.example.com' }])).toHaveLength(1);
+    expect(warnOf([{ action: 'deny', host: '*.example.com', method: 'POST' }, { action: 'allow', host: 'api.example.com', method: 'GET' }])).toHaveLength(1);
+    expect(warnOf([{ action: 'deny', host: '*.example.com', method: 'POST' }, { action: 'allow', host: '*.example.com' }])).toHaveLength(1);
+  });
+
+  it('one warning per deny rule, in effective order across layers', () => {
+    const p = compilePolicy([
+      { action: 'deny', host: 'a.example', method: 'DELETE', layer: 'project', index: 0 },
+      { action: 'allow', host: 'a.example', layer: 'user', index: 0 },
+      { action: 'allow', host: '*.example', layer: 'user', index: 1 },
+    ]);
+    const w = p.warnings.filter((x) => x.includes('DNS lookups have no method'));
+    expect(w).toHaveLength(1);
+    expect(w[0]).toContain('project settings: network[0]');
+    expect(w[0]).toContain('user settings network[0]');
+  });
+
+  it('does not warn when the allow comes first, the deny has no method, or the hosts do not overlap', () => {
+    // The recommended shape: the allowed methods first, then the deny, then the rest.
+    expect(warnOf([{ action: 'allow', host: 'a.example', method: 'GET' }, { action: 'deny', host: 'a.example', method: 'POST' }, { action: 'allow', host: 'a.example' }])).toEqual([]);
+    expect(warnOf([{ action: 'allow', host: '*.example', method: 'GET' }, { action: 'deny', host: 'a.example', method: 'POST' }, { action: 'allow', host: 'a.example' }])).toEqual([]);
+    expect(warnOf([{ action: 'allow', host: 'a.example' }, { action: 'deny', host: 'a.example', method: 'POST' }])).toEqual([]);
+    expect(warnOf([{ action: 'deny', host: 'a.example' }, { action: 'allow', host: 'a.example' }])).toEqual([]);
+    expect(warnOf([{ action: 'deny', host: 'a.example', method: 'POST' }, { action: 'allow', host: 'b.example' }])).toEqual([]);
+    expect(warnOf([{ action: 'deny', host: '*.a.example', method: 'POST' }, { action: 'allow', host: '*.b.example' }])).toEqual([]);
+  });
+});
