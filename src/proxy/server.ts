@@ -4,7 +4,7 @@ import { Http1Front } from './http1/http1-front.js';
 import { Http2Front } from './http2/http2-front.js';
 import { plainAddress, soOriginalDestination, type OriginalDestination } from './original-destination.js';
 import { nextConnectionId, type ProxyRuntime } from './runtime.js';
-import { sniff } from './sniff.js';
+import { sniff, type Sniffed } from './sniff.js';
 import { handleRawTcp } from './tcp/relay.js';
 import { handleTls } from './tls/tls-front.js';
 import type { ConnectionContext, ProxyHandle, ProxyOptions } from './types.js';
@@ -85,36 +85,44 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
     }
     void sniff(socket, sniffTimeoutMs).then((s) => {
       if (socket.destroyed) return;
-      switch (s.kind) {
-        case 'closed':
-          socket.destroy();
-          return;
-        case 'tls':
-          handleTls(rt, conn, socket, s.hello, s.data, {
-            http1: (tlsSocket, c) => http1.serve(tlsSocket, c),
-            http2: (tlsSocket, c) => http2.serve(tlsSocket, c),
-          });
-          return;
-        case 'bad-tls':
-          logger.info({ conn: conn.id, client: conn.client, dest: conn.dest.address, port: conn.dest.port, reason: s.reason }, 'malformed TLS ClientHello; closed');
-          socket.destroy();
-          return;
-        case 'http':
-          socket.unshift(s.data);
-          http1.serve(socket, conn);
-          socket.resume();
-          return;
-        case 'h2c':
-          // The session reads the unshifted preface from the socket's buffer itself; resuming the
-          // socket here would emit it to nobody.
-          socket.unshift(s.data);
-          http2.serve(socket, conn);
-          return;
-        case 'tcp':
-          handleRawTcp(rt, conn, socket, s.data.length ? s.data : null);
-          return;
-      }
+      dispatch(conn, socket, s);
     });
+  };
+
+  /**
+   * Hand a sniffed connection to its handler. Raw TCP may come back here once: a client that was
+   * silent past the sniff timeout and then starts TLS or HTTP is intercepted like any other.
+   */
+  const dispatch = (conn: ConnectionContext, socket: net.Socket, s: Sniffed): void => {
+    switch (s.kind) {
+      case 'closed':
+        socket.destroy();
+        return;
+      case 'tls':
+        handleTls(rt, conn, socket, s.hello, s.data, {
+          http1: (tlsSocket, c) => http1.serve(tlsSocket, c),
+          http2: (tlsSocket, c) => http2.serve(tlsSocket, c),
+        });
+        return;
+      case 'bad-tls':
+        logger.info({ conn: conn.id, client: conn.client, dest: conn.dest.address, port: conn.dest.port, reason: s.reason }, 'malformed TLS ClientHello; closed');
+        socket.destroy();
+        return;
+      case 'http':
+        socket.unshift(s.data);
+        http1.serve(socket, conn);
+        socket.resume();
+        return;
+      case 'h2c':
+        // The session reads the unshifted preface from the socket's buffer itself; resuming the
+        // socket here would emit it to nobody.
+        socket.unshift(s.data);
+        http2.serve(socket, conn);
+        return;
+      case 'tcp':
+        handleRawTcp(rt, conn, socket, s.data.length ? s.data : null, (late) => dispatch(conn, socket, late));
+        return;
+    }
   };
 
   const listener = net.createServer({ allowHalfOpen: true, pauseOnConnect: false }, onConnection);

@@ -10,19 +10,31 @@ export type Sniffed =
   | { kind: 'tcp'; data: Buffer }
   | { kind: 'closed' };
 
-/** Methods we treat as HTTP/1.x; anything else starting with letters is raw TCP (e.g. SMTP "EHLO"). */
+/** Methods recognised at once; any other token is HTTP only if its first line names an HTTP version. */
 const METHODS = new Set([
   'GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH', 'TRACE', 'CONNECT',
   'PROPFIND', 'PROPPATCH', 'MKCOL', 'COPY', 'MOVE', 'LOCK', 'UNLOCK', 'REPORT', 'SEARCH', 'MKCALENDAR', 'PURGE',
 ]);
-const LONGEST_METHOD = 10;
 const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
+/** A first line longer than this without a newline is not an HTTP request line (servers cap it at 8 KiB too). */
+const MAX_REQUEST_LINE = 8192;
 /** A ClientHello still incomplete after this long is refused. */
-const HANDSHAKE_TIMEOUT_MS = 10_000;
+export const HANDSHAKE_TIMEOUT_MS = 10_000;
+
+/** RFC 9110 tchar: what an HTTP method (any token) may be made of. */
+const TCHAR = new Uint8Array(256);
+for (const c of "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") TCHAR[c.charCodeAt(0)] = 1;
 
 type Verdict = Sniffed | 'more';
 
-/** Pure classification of the bytes read so far. */
+/**
+ * Pure classification of the bytes read so far. Anything an HTTP server would parse as a request
+ * must come out as `http` (or `h2c`), never `tcp`: raw TCP is relayed undecided to the IP's DNS
+ * name, so a request smuggled through it would reach whatever Host it names. Hence:
+ *  - leading CR/LF is HTTP (RFC 9112 §2.2: servers skip empty lines before a request line);
+ *  - a token other than a known method is HTTP when its first line carries `HTTP/<digit>`
+ *    (servers accept unknown and lower-case methods and route them by Host).
+ */
 export function classify(data: Buffer): Verdict {
   if (data.length === 0) return 'more';
   if (looksLikeTls(data)) {
@@ -32,17 +44,28 @@ export function classify(data: Buffer): Verdict {
     if (r.kind === 'malformed') return { kind: 'bad-tls', reason: r.reason, data };
     return { kind: 'tcp', data };
   }
-  if (data[0] === 0x50 /* P */ && H2_PREFACE.subarray(0, Math.min(data.length, H2_PREFACE.length)).equals(data.subarray(0, Math.min(data.length, H2_PREFACE.length)))) {
+  const c0 = data[0]!;
+  if (c0 === 0x0d || c0 === 0x0a) return { kind: 'http', data };
+  if (c0 === 0x50 /* P */ && H2_PREFACE.subarray(0, Math.min(data.length, H2_PREFACE.length)).equals(data.subarray(0, Math.min(data.length, H2_PREFACE.length)))) {
     return data.length >= H2_PREFACE.length ? { kind: 'h2c', data } : 'more';
   }
-  // An HTTP/1 request line starts with an upper-case token and a space.
-  const n = Math.min(data.length, LONGEST_METHOD + 1);
+  // An HTTP/1 request line starts with a token and a space.
+  const n = Math.min(data.length, MAX_REQUEST_LINE);
+  let sp = -1;
   for (let i = 0; i < n; i++) {
     const c = data[i]!;
-    if (c === 0x20) return i > 0 && METHODS.has(data.toString('latin1', 0, i)) ? { kind: 'http', data } : { kind: 'tcp', data };
-    if (c < 0x41 || c > 0x5a) return { kind: 'tcp', data };
+    if (c === 0x20) {
+      sp = i;
+      break;
+    }
+    if (!TCHAR[c]) return { kind: 'tcp', data };
   }
-  return data.length > LONGEST_METHOD ? { kind: 'tcp', data } : 'more';
+  if (sp === 0) return { kind: 'tcp', data };
+  if (sp === -1) return data.length >= MAX_REQUEST_LINE ? { kind: 'tcp', data } : 'more';
+  if (METHODS.has(data.toString('latin1', 0, sp))) return { kind: 'http', data };
+  const nl = data.indexOf(0x0a, sp);
+  if (nl === -1 || nl > MAX_REQUEST_LINE) return data.length >= MAX_REQUEST_LINE ? { kind: 'tcp', data } : 'more';
+  return /HTTP\/\d/i.test(data.toString('latin1', sp, nl)) ? { kind: 'http', data } : { kind: 'tcp', data };
 }
 
 /**

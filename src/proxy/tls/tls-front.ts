@@ -38,7 +38,8 @@ export function handleTls(rt: ProxyRuntime, conn: ConnectionContext, socket: Soc
   const head = decide(snap.policy, { host: certHost, port: conn.dest.port });
   if (head.action === 'allow' && head.rule?.intercept === false) {
     const names = hello.sni ? claimedNames(rt, conn, undefined) : [conn.dest.address];
-    const all = decideAll(snap.policy, names, undefined, conn.dest.port);
+    // The relayed bytes carry requests the proxy cannot see: a method-limited rule may deny, never allow.
+    const all = decideAll(snap.policy, names, undefined, conn.dest.port, { opaque: true });
     if (all.action === 'deny') {
       rt.logger.info({ conn: conn.id, client: conn.client, proto: 'tls-passthrough', sni: hello.sni ?? null, names, decision: 'deny', rule: ruleTag(all.rule), explain: all.explain }, 'TLS pass-through denied; reset');
       socket.resetAndDestroy();
