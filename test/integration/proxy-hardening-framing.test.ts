@@ -141,3 +141,15 @@ describe('HTTP/2 :authority (hole 4)', () => {
     });
   }
 });
+
+describe('Upgrade: h2c', () => {
+  it('goes upstream as a plain request: an h2c connection would carry requests the proxy never decides on', async () => {
+    h.dest = { address: '127.0.0.1', port: h.httpPort };
+    const r = await h.plainRequest({ host: 'plain.test', path: '/h2c', headers: { connection: 'Upgrade, HTTP2-Settings', upgrade: 'h2c', 'http2-settings': 'AAMAAABkAARAAAAAAAIAAAAA' } });
+    expect(r.status).toBe(200);
+    expect(h.seen).toHaveLength(1);
+    expect(h.seen[0]!.url).toBe('/h2c');
+    expect(h.seen[0]!.headers.upgrade).toBeUndefined();
+    expect(h.seen[0]!.headers['http2-settings']).toBeUndefined();
+  });
+});

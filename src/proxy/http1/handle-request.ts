@@ -1,4 +1,4 @@
-import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
+import { STATUS_CODES, type ClientRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import { pipeline, type Readable } from 'node:stream';
 import type { PolicySnapshot } from '../../daemon/live-state.js';
 import { pathForLog } from '../http/authority.js';
@@ -177,7 +177,9 @@ function exchange(rt: ProxyRuntime, snap: PolicySnapshot, req: IncomingMessage, 
           return finish({ status: 502, extra: { error: 'unscrubbable-encoding' } });
         }
         if (rt.draining) res.shouldKeepAlive = false;
-        res.writeHead(status, upRes.statusMessage, plan.headers);
+        // The standard reason phrase, never the upstream's: it is text the agent reads, and
+        // clients ignore it (RFC 9112 §4), so it is one less channel to scrub.
+        res.writeHead(status, STATUS_CODES[status] ?? 'Unknown', plan.headers);
         // A body of unknown length may be a stream (SSE, long poll): send the head now so the
         // agent sees the response open. Sized bodies let node coalesce head and body in one write.
         if (upRes.headers['content-length'] === undefined) res.flushHeaders();

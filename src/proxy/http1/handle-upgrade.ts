@@ -1,5 +1,6 @@
 import { STATUS_CODES, type IncomingMessage } from 'node:http';
-import type { Duplex } from 'node:stream';
+import type { Duplex, Transform } from 'node:stream';
+import type { SecretVault } from '../../secrets/index.js';
 import { substituteRequestHead } from '../../secrets/index.js';
 import { pathForLog } from '../http/authority.js';
 import { stripHopByHop } from '../http/hop-by-hop.js';
@@ -7,6 +8,7 @@ import { BLOCKED_HEADER, ERROR_HEADER, secretBlockedText, upstreamFailureText } 
 import { decideRequest, newLog, type RequestLog } from '../http/prepare.js';
 import { checkHostHeaders, hostValue, withHost } from '../http/request-host.js';
 import { planResponse } from '../http/response-headers.js';
+import { WebSocketServerScrub } from '../http/websocket-scrub.js';
 import type { ProxyRuntime } from '../runtime.js';
 import type { ConnectionContext } from '../types.js';
 import { classifyUpstreamError } from '../upstream/failure.js';
@@ -24,10 +26,38 @@ export function writeRawResponse(socket: Duplex, status: number, headers: readon
   socket.write(head + '\r\n', 'latin1');
 }
 
+/** The protocols an `Upgrade:` header asks for, lower-case. */
+function upgradeProtocols(value: string | undefined): string[] {
+  return (value ?? '').split(',').map((p) => p.trim().toLowerCase().split('/')[0]!).filter(Boolean);
+}
+
+/**
+ * When the vault holds values to scrub: the WebSocket request goes upstream without
+ * `Sec-WebSocket-Extensions`, so server frames arrive uncompressed and can be scrubbed.
+ */
+export function withoutWebSocketExtensions(headers: readonly string[], vault: SecretVault): string[] {
+  if (!vault.hasScrubbableValues) return headers as string[];
+  return headers.filter((_, i, all) => all[i - (i % 2)]!.toLowerCase() !== 'sec-websocket-extensions');
+}
+
+/**
+ * The server→client side of an upgraded WebSocket: a frame scrubber when the vault holds values,
+ * else null (relay untouched). An error string when the server negotiated an extension anyway.
+ */
+export function webSocketServerScrub(vault: SecretVault, responseExtensions: unknown): Transform | null | string {
+  if (!vault.hasScrubbableValues) return null;
+  if (responseExtensions !== undefined) return 'the upstream WebSocket server negotiated an extension sandcat did not offer';
+  return new WebSocketServerScrub(vault);
+}
+
 /**
  * `Upgrade:` requests (WebSocket and others). The policy and secret substitution apply to the
- * upgrade request; once the upstream answers 101 the two sockets are relayed both ways, untouched,
- * until either side closes. Frames are not inspected (placeholders inside frames pass as typed).
+ * upgrade request; once the upstream answers 101 the two sockets are relayed both ways until
+ * either side closes. Client frames pass as typed (masked; placeholders in them are not
+ * substituted). WebSocket server frames are scrubbed of real values when the vault holds any
+ * (websocket-scrub.ts); other upgraded protocols are relayed untouched. `Upgrade: h2c` is dropped:
+ * the request goes upstream as a plain request, because an h2c connection would carry further
+ * requests the proxy never decides on.
  */
 export function handleHttp1Upgrade(rt: ProxyRuntime, conn: ConnectionContext, req: IncomingMessage, socket: Duplex, head: Buffer): void {
   const started = performance.now();
@@ -53,7 +83,11 @@ export function handleHttp1Upgrade(rt: ProxyRuntime, conn: ConnectionContext, re
   }
   const { target } = decided;
   const host = target.host;
-  const headers = withHost(stripHopByHop(req.rawHeaders, { keepUpgrade: true }), authority ? hostValue(authority) : host);
+  const protocols = upgradeProtocols(req.headers.upgrade);
+  const plainRequest = protocols.includes('h2c');
+  const webSocket = !plainRequest && protocols.includes('websocket');
+  let headers = withHost(stripHopByHop(req.rawHeaders, { keepUpgrade: !plainRequest }), authority ? hostValue(authority) : host);
+  if (webSocket) headers = withoutWebSocketExtensions(headers, snap.vault);
   const sub = substituteRequestHead(snap.vault, { url: req.url ?? '/', rawHeaders: headers, host, tls: conn.tls });
   if (!sub.ok) {
     writeRawResponse(socket, 403, [BLOCKED_HEADER, '1'], secretBlockedText(method, host, sub.message));
@@ -95,32 +129,45 @@ export function handleHttp1Upgrade(rt: ProxyRuntime, conn: ConnectionContext, re
     settled = true;
     socket.off('close', clientGone);
     // Hop-by-hop headers are dropped by the plan; a 101 needs Connection/Upgrade back.
+    const scrub = webSocket ? webSocketServerScrub(snap.vault, upRes.headers['sec-websocket-extensions']) : null;
+    if (typeof scrub === 'string') {
+      upSocket.destroy();
+      writeRawResponse(socket, 502, [ERROR_HEADER, '1'], upstreamFailureText(method, host, scrub));
+      return done(502, { error: 'protocol' });
+    }
     const plan = planResponse(upRes.rawHeaders, 101, method, snap.vault);
     const kept = plan.ok ? plan.headers : [];
     writeRawResponse(socket, 101, [...kept, 'Connection', 'Upgrade', 'Upgrade', String(upRes.headers.upgrade ?? '')]);
-    if (upHead.length) socket.write(upHead);
+    // Bytes the upstream sent right after its 101 are frames too: they go through the scrubber.
+    if (upHead.length) (scrub ?? socket).write(upHead);
     if (head.length) upSocket.write(head);
     let bytes = 0;
     upSocket.on('data', (c: Buffer) => (bytes += c.length));
-    relayDuplex(socket, upSocket, rt.idleTimeoutMs, () => done(101, { bytes }));
+    relayDuplex(socket, upSocket, rt.idleTimeoutMs, (error) => done(101, { bytes, ...(error ? { error } : {}) }), scrub ?? undefined);
   });
   upReq.end();
 }
 
-/** Relay two duplex streams both ways with backpressure until either closes; then close both. */
-export function relayDuplex(a: Duplex, b: Duplex, idleTimeoutMs: number, onClose?: () => void): void {
+/**
+ * Relay two duplex streams both ways with backpressure until either closes; then close both.
+ * `fromB` (optional) transforms what b sends before a gets it; its error closes both sides.
+ */
+export function relayDuplex(a: Duplex, b: Duplex, idleTimeoutMs: number, onClose?: (error?: string) => void, fromB?: Transform): void {
   let closed = false;
-  const close = () => {
+  const close = (err?: unknown) => {
     if (closed) return;
     closed = true;
     a.destroy();
     b.destroy();
-    onClose?.();
+    fromB?.destroy();
+    onClose?.(fromB && err instanceof Error && !(err as NodeJS.ErrnoException).code ? err.message : undefined);
   };
   a.on('error', close);
   b.on('error', close);
+  fromB?.on('error', close);
   a.on('close', close);
-  b.on('close', close);
+  // Let what the transform still holds reach a before both sides close.
+  b.on('close', () => (fromB ? setImmediate(close) : close()));
   const setIdle = (s: Duplex) => {
     const t = s as Duplex & { setTimeout?: (ms: number, cb: () => void) => void };
     t.setTimeout?.(idleTimeoutMs, close);
@@ -128,5 +175,6 @@ export function relayDuplex(a: Duplex, b: Duplex, idleTimeoutMs: number, onClose
   setIdle(a);
   setIdle(b);
   a.pipe(b);
-  b.pipe(a);
+  if (fromB) b.pipe(fromB).pipe(a);
+  else b.pipe(a);
 }

@@ -8,7 +8,7 @@ import { substituteRequestHead } from '../../secrets/index.js';
 import { BLOCKED_HEADER, ERROR_HEADER, secretBlockedText, upstreamFailureText } from '../http/messages.js';
 import { planResponse } from '../http/response-headers.js';
 import type { RequestLog } from '../http/prepare.js';
-import { relayDuplex } from '../http1/handle-upgrade.js';
+import { relayDuplex, webSocketServerScrub, withoutWebSocketExtensions } from '../http1/handle-upgrade.js';
 import type { ProxyRuntime } from '../runtime.js';
 import type { ConnectionContext } from '../types.js';
 import type { UpstreamTarget } from '../upstream/clients.js';
@@ -20,7 +20,7 @@ const WS_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 /**
  * WebSocket over HTTP/2 (RFC 8441 extended CONNECT). Upstream it becomes an HTTP/1.1 Upgrade
  * (which every WebSocket server speaks); after the upstream's 101 the h2 stream and the upstream
- * socket are relayed both ways.
+ * socket are relayed both ways, server frames scrubbed of real values (as over HTTP/1.1).
  */
 export function handleExtendedConnect(
   rt: ProxyRuntime,
@@ -37,7 +37,7 @@ export function handleExtendedConnect(
     return done(501);
   }
   const path = String(headers[':path'] ?? '/');
-  const flat = stripHopByHop(flattenHeaders(headers), { dropHost: true, lowerCase: true });
+  const flat = withoutWebSocketExtensions(stripHopByHop(flattenHeaders(headers), { dropHost: true, lowerCase: true }), snap.vault);
   const sub = substituteRequestHead(snap.vault, { url: path, rawHeaders: flat, host: target.host, tls: conn.tls });
   if (!sub.ok) {
     respondText(stream, 403, secretBlockedText(method, target.host, sub.message), BLOCKED_HEADER);
@@ -82,16 +82,23 @@ export function handleExtendedConnect(
       respondText(stream, 502, upstreamFailureText(method, target.host, 'the upstream WebSocket handshake was invalid'), ERROR_HEADER);
       return done(502, { error: 'protocol' });
     }
+    const scrub = webSocketServerScrub(snap.vault, res.headers['sec-websocket-extensions']);
+    if (typeof scrub === 'string') {
+      socket.destroy();
+      respondText(stream, 502, upstreamFailureText(method, target.host, scrub), ERROR_HEADER);
+      return done(502, { error: 'protocol' });
+    }
     const out: Record<string, string> = { ':status': '200' };
     for (const h of ['sec-websocket-protocol', 'sec-websocket-extensions'] as const) {
       const v = res.headers[h];
       if (typeof v === 'string') out[h] = v;
     }
     stream.respond(out);
-    if (upHead.length) stream.write(upHead);
+    // Bytes the upstream sent right after its 101 are frames too: they go through the scrubber.
+    if (upHead.length) (scrub ?? stream).write(upHead);
     let bytes = 0;
     socket.on('data', (c: Buffer) => (bytes += c.length));
-    relayDuplex(stream, socket, rt.idleTimeoutMs, () => done(200, { bytes }));
+    relayDuplex(stream, socket, rt.idleTimeoutMs, (error) => done(200, { bytes, ...(error ? { error } : {}) }), scrub ?? undefined);
   });
   up.end();
 }

@@ -1,6 +1,7 @@
 import http2, { type IncomingHttpHeaders, type OutgoingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import { pipeline, type Readable } from 'node:stream';
 import type { PolicySnapshot } from '../../daemon/live-state.js';
+import { scrubRawHeaders } from '../../secrets/index.js';
 import { pathForLog } from '../http/authority.js';
 import { stripHopByHop } from '../http/hop-by-hop.js';
 import { BLOCKED_HEADER, ERROR_HEADER, upstreamFailureText } from '../http/messages.js';
@@ -222,7 +223,8 @@ async function forward(
         if (!finished) abort();
       });
       let upTrailers: OutgoingHttpHeaders | undefined;
-      up.on('trailers', (t) => (upTrailers = toHeaderObject(stripHopByHop(flattenHeaders(t), { lowerCase: true }))));
+      // Trailers are headers the agent reads too (grpc-message carries server text): scrubbed.
+      up.on('trailers', (t) => (upTrailers = toHeaderObject(scrubRawHeaders(snap.vault, stripHopByHop(flattenHeaders(t), { lowerCase: true })).headers)));
       up.on('error', (err) => fail(err, abort));
       up.once('response', (resHeaders) => respond(Number(resHeaders[':status'] ?? 502), flattenHeaders(resHeaders), up, () => upTrailers));
       if (body !== null) writeBody(up, abort);
