@@ -95,6 +95,7 @@ export async function startDaemon(o: DaemonOptions, logger: Logger): Promise<Run
 
   try {
     const { loadOrCreateCa } = await import('../proxy/tls/ca.js');
+    const { guardLookup } = await import('../proxy/upstream/address-guard.js');
     const ca = await loadOrCreateCa(o.stateDir, o.publicDir);
 
     const s4 = o.tunnel4.split('/')[0]!;
@@ -110,7 +111,8 @@ export async function startDaemon(o: DaemonOptions, logger: Logger): Promise<Run
       port: o.proxyPort,
       state,
       attribution,
-      lookup: resolver.lookup,
+      // Never a local address, whatever an allowed name resolves to (address-guard.ts).
+      lookup: guardLookup(resolver.lookup, [s4, s6]),
       ca,
       logger,
       idleTimeoutMs: o.idleTimeoutMs,

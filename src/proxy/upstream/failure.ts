@@ -39,6 +39,9 @@ export function classifyUpstreamError(err: unknown, host: string, port: number):
   if (err instanceof UpstreamTimeoutError || code === 'ETIMEDOUT' || code === 'UND_ERR_CONNECT_TIMEOUT') {
     return { status: 504, kind: 'timeout', message: `${where} did not answer in time (${e.message})` };
   }
+  if (code === 'ESANDCATLOCAL') {
+    return { status: 502, kind: 'connect', message: e.message };
+  }
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'ENODATA' || code === 'ESERVFAIL' || code === 'EAI_NONAME') {
     return { status: 502, kind: 'dns', message: `the proxy could not resolve ${host} (${code})` };
   }
