@@ -1,5 +1,5 @@
 import zlib from 'node:zlib';
-import type { Transform } from 'node:stream';
+import { Transform, type TransformCallback } from 'node:stream';
 
 /**
  * Content codings the proxy can look inside. A body in any other coding cannot be checked for
@@ -28,11 +28,57 @@ export function parseContentEncoding(header: string | readonly string[] | undefi
 }
 
 export function decoderFor(coding: Coding): Transform {
-  // Flushing on truncated input keeps what was decodable; the stream still errors at the end.
+  // Sync flush at the end: a body the upstream itself truncated yields what was decodable instead
+  // of an error (a cut upstream connection still errors the response on its own).
   const opts = { finishFlush: zlib.constants.Z_SYNC_FLUSH };
   if (coding === 'gzip') return zlib.createGunzip(opts);
-  if (coding === 'deflate') return zlib.createInflate(opts);
+  if (coding === 'deflate') return new AnyDeflateDecoder(opts);
   return zlib.createBrotliDecompress();
+}
+
+/**
+ * "deflate" should be zlib-wrapped, but some servers send raw deflate (RFC 1951) under that name,
+ * and browsers accept both. The first two bytes tell them apart (a zlib header has CM=8 and a
+ * 16-bit check that is a multiple of 31); the matching inflater then gets every byte.
+ */
+class AnyDeflateDecoder extends Transform {
+  #inner: Transform | null = null;
+  #head: Buffer = Buffer.alloc(0);
+  readonly #opts: zlib.ZlibOptions;
+
+  constructor(opts: zlib.ZlibOptions) {
+    super();
+    this.#opts = opts;
+  }
+
+  #start(head: Buffer): Transform {
+    const zlibWrapped = head.length >= 2 && (head[0]! & 0x0f) === 8 && ((head[0]! << 8) | head[1]!) % 31 === 0;
+    const inner = zlibWrapped ? zlib.createInflate(this.#opts) : zlib.createInflateRaw(this.#opts);
+    inner.on('data', (c: Buffer) => this.push(c));
+    inner.on('error', (err) => this.destroy(err));
+    this.#inner = inner;
+    return inner;
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+    if (this.#inner) return void (this.#inner.write(chunk) ? done() : this.#inner.once('drain', done));
+    this.#head = Buffer.concat([this.#head, chunk]);
+    if (this.#head.length < 2) return done();
+    const inner = this.#start(this.#head);
+    const head = this.#head;
+    this.#head = Buffer.alloc(0);
+    if (inner.write(head)) done();
+    else inner.once('drain', done);
+  }
+
+  override _flush(done: TransformCallback): void {
+    const inner = this.#inner ?? (this.#head.length ? this.#start(this.#head) : null);
+    if (!inner) return done();
+    if (this.#head.length) inner.write(this.#head);
+    inner.once('end', () => done());
+    inner.once('error', (err) => done(err));
+    inner.end();
+  }
 }
 
 /** Fast settings: this is re-encoding on the hot path, not archiving. */

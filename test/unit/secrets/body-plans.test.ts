@@ -105,6 +105,16 @@ describe('responseBodyPlan: reflection scrubbing of bodies', () => {
     expect(out.toString()).toBe(scrubbed);
   });
 
+  it('raw deflate sent as "deflate" (servers do) is decoded and scrubbed too, however it is split', async () => {
+    for (const n of [1, 4, 100_000]) {
+      const plan = responseBodyPlan(vault(), { contentEncoding: 'deflate', status: 200 });
+      if (!plan.ok) throw new Error('refused');
+      const { out, error } = await run(plan.transforms, chunked(zlib.deflateRawSync(reflected), n));
+      expect(error, `chunks of ${n}`).toBeNull();
+      expect(out.toString(), `chunks of ${n}`).toBe(scrubbed);
+    }
+  });
+
   it('bodiless responses need no plan', () => {
     for (const input of [{ method: 'HEAD', status: 200 }, { status: 204 }, { status: 304 }, { status: 101 }]) {
       expect(responseBodyPlan(vault(), input)).toEqual({ ok: true, transforms: [], dropHeaders: [] });
