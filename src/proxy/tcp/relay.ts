@@ -92,6 +92,9 @@ export function relayTo(rt: ProxyRuntime, conn: ConnectionContext, client: net.S
   const evaluate = () => {
     if (finished || gateOpen) return;
     const v = classify(pending);
+    // Once the upstream has spoken it is a server-first protocol, not an HTTP or TLS server: a
+    // short client message that is still an unfinished token (no space, no line end) flows.
+    if (v === 'more' && upstreamSpoke) return openGate();
     if (v === 'more') {
       if (pending.length > 0 && !gateTimer) {
         gateTimer = setTimeout(() => {
@@ -134,7 +137,9 @@ export function relayTo(rt: ProxyRuntime, conn: ConnectionContext, client: net.S
     upstream.setTimeout(rt.idleTimeoutMs, onIdle);
     upstream.on('data', (c: Buffer) => {
       down += c.length;
+      if (upstreamSpoke) return;
       upstreamSpoke = true;
+      if (!gateOpen && pending.length) evaluate();
     });
     upstream.on('end', () => (upstreamSpoke = true));
     upstream.pipe(client);
