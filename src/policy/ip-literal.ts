@@ -1,5 +1,6 @@
 import { isIPv4, isIPv6 } from 'node:net';
 import { canonicalIp } from '../dns/ip.js';
+import { globToRegExp, hasGlobSyntax } from './glob.js';
 
 /**
  * IP literals are not names. An IP says nothing about who is behind it, so the brief's rule is
@@ -33,4 +34,24 @@ export function isIpShapedGlob(pattern: string): boolean {
   if (!/[0-9]/.test(pattern)) return false;
   const outside = pattern.replace(/\[!?[0-9a-f:.-]*\]/g, '');
   return /^[0-9a-f.:*?]+$/.test(outside);
+}
+
+/**
+ * One host pattern as a predicate with the same IP/name separation the rules use (for the places
+ * that match a single list of patterns, such as a secret's `hosts`): an IP literal pattern matches
+ * that IP in any spelling, an IP-shaped glob matches IP literals only, and a name or name glob
+ * (`*` included) matches names only. `host` is normalized (lower case, no trailing dot).
+ */
+export function hostPatternMatcher(pattern: string): (host: string) => boolean {
+  const glob = hasGlobSyntax(pattern);
+  const ip = glob ? null : ipLiteral(pattern);
+  if (ip !== null) return (host) => ipLiteral(host) === ip;
+  const re = globToRegExp(pattern);
+  if (glob && isIpShapedGlob(pattern)) {
+    return (host) => {
+      const h = ipLiteral(host);
+      return h !== null && re.test(h);
+    };
+  }
+  return (host) => ipLiteral(host) === null && re.test(host);
 }

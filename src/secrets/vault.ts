@@ -1,5 +1,6 @@
 import type { Transform } from 'node:stream';
-import { globToRegExp, normalizeHost } from '../policy/glob.js';
+import { normalizeHost } from '../policy/glob.js';
+import { hostPatternMatcher } from '../policy/ip-literal.js';
 import { SandcatError } from '../errors.js';
 import { WindowedReplace } from './windowed-replace.js';
 
@@ -74,7 +75,8 @@ function destinations(d: Destination): string[] {
 
 interface Entry {
   secret: ResolvedSecret;
-  hostPatterns: RegExp[];
+  /** IP patterns match IPs only and name patterns names only, as in the rules (policy/ip-literal.ts). */
+  hostPatterns: ((host: string) => boolean)[];
   /** The value as a latin1 string of its UTF-8 bytes, for byte-exact work on Buffers. */
   valueBinary: string;
 }
@@ -99,7 +101,7 @@ export class SecretVault {
     for (const secret of secrets) {
       const entry: Entry = {
         secret,
-        hostPatterns: secret.hosts.map((h) => globToRegExp(normalizeHost(h))),
+        hostPatterns: secret.hosts.map((h) => hostPatternMatcher(normalizeHost(h))),
         valueBinary: Buffer.from(secret.value, 'utf8').toString('latin1'),
       };
       this.#byPlaceholder.set(secret.placeholder, entry);
@@ -147,7 +149,7 @@ export class SecretVault {
   #entryAllows(entry: Entry, hosts: readonly string[]): boolean {
     // A name that cannot be a host (empty, control characters, URL syntax) never receives a value,
     // even under a "*" pattern.
-    return hosts.length > 0 && hosts.every((h) => h !== '' && !NOT_A_HOST.test(h) && entry.hostPatterns.some((p) => p.test(h)));
+    return hosts.length > 0 && hosts.every((h) => h !== '' && !NOT_A_HOST.test(h) && entry.hostPatterns.some((matches) => matches(h)));
   }
 
   /** Names of the secrets whose placeholders occur in `text`, in order of first occurrence. */

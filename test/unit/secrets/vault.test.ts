@@ -95,6 +95,18 @@ describe('scrub (reflection)', () => {
 });
 
 describe('introspection', () => {
+  it("a secret's hosts separate IPs from names as the rules do: IP globs match IPs only, name globs names only", () => {
+    const v = new SecretVault([{ name: 'LAN', placeholder: 'SANDCAT_PLACEHOLDER_LAN', value: 'lan-value-123', hosts: ['10.9.8.*', 'fd00::1', '*'] }]);
+    expect(v.allowsHost('LAN', '10.9.8.7')).toBe(true);
+    expect(v.allowsHost('LAN', 'fd00:0:0::1')).toBe(true);
+    expect(v.allowsHost('LAN', 'build.example')).toBe(true); // "*" matches names
+    const ipOnly = new SecretVault([{ name: 'LAN', placeholder: 'SANDCAT_PLACEHOLDER_LAN', value: 'lan-value-123', hosts: ['10.9.8.*'] }]);
+    expect(ipOnly.allowsHost('LAN', '10.9.8.attacker.test')).toBe(false);
+    const any = new SecretVault([{ name: 'ANY', placeholder: 'SANDCAT_PLACEHOLDER_ANY', value: 'any-value-123', hosts: ['*'] }]);
+    expect(any.allowsHost('ANY', '10.9.8.7')).toBe(false); // an IP literal needs a pattern naming IPs
+    expect(any.allowsHost('ANY', '::1')).toBe(false);
+  });
+
   it('lists names and placeholders (longest first), never values', () => {
     const v = vault();
     expect(v.names).toEqual(['GITHUB_TOKEN', 'API_KEY']);
