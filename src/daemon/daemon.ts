@@ -14,6 +14,7 @@
  * current policy and log why.
  */
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { NameAttribution, startDnsServer, UpstreamResolver, type DnsServer } from '../dns/index.js';
 import { formatError } from '../errors.js';
@@ -111,8 +112,8 @@ export async function startDaemon(o: DaemonOptions, logger: Logger): Promise<Run
       port: o.proxyPort,
       state,
       attribution,
-      // Never a local address, whatever an allowed name resolves to (address-guard.ts).
-      lookup: guardLookup(resolver.lookup, [s4, s6]),
+      // Never a local address or one of its own, whatever an allowed name resolves to (address-guard.ts).
+      lookup: guardLookup(resolver.lookup, [s4, s6, ...ownInterfaceAddresses()]),
       ca,
       logger,
       idleTimeoutMs: o.idleTimeoutMs,
@@ -200,4 +201,9 @@ export async function startDaemon(o: DaemonOptions, logger: Logger): Promise<Run
 /** For status checks: is a daemon serving with this public dir? */
 export function isReady(publicDir: string): boolean {
   return existsSync(join(publicDir, READY_FILE));
+}
+
+/** This namespace's own addresses (a container's eth0 among them): its listeners are not upstreams. */
+function ownInterfaceAddresses(): string[] {
+  return Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((a) => a.address));
 }

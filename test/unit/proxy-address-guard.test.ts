@@ -15,7 +15,7 @@ function run(lookup: LookupFunction, all: boolean): Promise<{ err: NodeJS.ErrnoE
 }
 
 describe('isLocalAddress', () => {
-  it.each(['127.0.0.1', '127.8.9.1', '0.0.0.0', '169.254.169.254', '::1', '::', 'fe80::1', '::ffff:127.0.0.1', '::FFFF:169.254.1.1'])('%s is local', (ip) => {
+  it.each(['127.0.0.1', '127.8.9.1', '0.0.0.0', '169.254.169.254', '::1', '::', 'fe80::1', '::ffff:127.0.0.1', '::FFFF:169.254.1.1', '::ffff:7f00:1', '0:0:0:0:0:0:0:1'])('%s is local', (ip) => {
     expect(isLocalAddress(ip)).toBe(true);
   });
   it.each(['10.201.0.10', '8.8.8.8', '2001:db8::1', 'fd00:77::2', '::ffff:10.0.0.1', '128.0.0.1'])('%s is not', (ip) => {
@@ -26,6 +26,7 @@ describe('isLocalAddress', () => {
     expect(isLocalAddress('::ffff:10.77.0.1', ['10.77.0.1'])).toBe(true);
     expect(isLocalAddress('FD00:77::1', ['fd00:77::1'])).toBe(true);
     expect(isLocalAddress('10.77.0.2', ['10.77.0.1'])).toBe(false);
+    for (const ip of ['fd00:0077::1', 'fd00:77:0::1', '::ffff:a4d:1']) expect(isLocalAddress(ip, ['10.77.0.1', 'fd00:77::1']), ip).toBe(true);
   });
 });
 

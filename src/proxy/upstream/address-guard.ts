@@ -1,5 +1,6 @@
 import type { LookupAddress } from 'node:dns';
 import { BlockList, isIP, type LookupFunction } from 'node:net';
+import { canonicalIp } from '../../dns/ip.js';
 
 /**
  * Addresses the proxy never connects to on the agent's behalf, whatever name led there: its own
@@ -17,17 +18,12 @@ LOCAL.addAddress('::1', 'ipv6');
 LOCAL.addAddress('::', 'ipv6');
 LOCAL.addSubnet('fe80::', 10, 'ipv6');
 
-/** `::ffff:a.b.c.d` is the IPv4 address a.b.c.d on a dual-stack socket. */
-function unmapped(ip: string): { address: string; type: 'ipv4' | 'ipv6' } {
-  const m = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
-  if (m) return { address: m[1]!, type: 'ipv4' };
-  return { address: ip, type: isIP(ip) === 6 ? 'ipv6' : 'ipv4' };
-}
-
 export function isLocalAddress(ip: string, selfAddresses: readonly string[] = []): boolean {
-  const { address, type } = unmapped(ip);
-  if (LOCAL.check(address, type)) return true;
-  return selfAddresses.some((s) => unmapped(s).address.toLowerCase() === address.toLowerCase());
+  // Canonical form first: a v4-mapped v6 address in any spelling is its dotted quad, and v6
+  // addresses compare in one spelling (fd00:0077::1 is fd00:77::1).
+  const address = canonicalIp(ip);
+  if (LOCAL.check(address, isIP(address) === 6 ? 'ipv6' : 'ipv4')) return true;
+  return selfAddresses.some((s) => canonicalIp(s) === address);
 }
 
 /** The error a guarded lookup fails with; `failure.ts` turns it into a 502 that says why. */
