@@ -31,8 +31,30 @@ export function placeholdersInHeader(vault: SecretVault, name: string, value: st
   return [...found];
 }
 
-/** Substitute placeholders in one header value toward the destination. */
-export function substituteHeaderValue(vault: SecretVault, name: string, value: string, host: Destination): SubstitutionResult {
+/** What node (and RFC 9110 field-value) refuses in a header value: controls other than tab, CR, LF, NUL. */
+const NOT_A_HEADER_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
+
+export type HeaderValueResult = SubstitutionResult | { ok: false; unfit: string };
+
+/**
+ * Substitute placeholders in one header value toward the destination. A secret whose value cannot
+ * stand in a header (a PEM key, JSON with line breaks) is refused as `unfit` rather than sent as a
+ * broken or split header.
+ */
+export function substituteHeaderValue(vault: SecretVault, name: string, value: string, host: Destination): HeaderValueResult {
+  const r = substituteHeaderValueUnchecked(vault, name, value, host);
+  if (r.ok && r.substituted.length && NOT_A_HEADER_VALUE.test(r.text)) {
+    const unfit = r.substituted.find((n) => {
+      const alone = vault.substitute(vault.placeholderOf(n)!, host, true);
+      return alone.ok && NOT_A_HEADER_VALUE.test(alone.text);
+    });
+    // No single value is unfit only if the agent's own bytes were, which node's parsers refuse first.
+    return { ok: false, unfit: unfit ?? r.substituted[0]! };
+  }
+  return r;
+}
+
+function substituteHeaderValueUnchecked(vault: SecretVault, name: string, value: string, host: Destination): SubstitutionResult {
   if (vault.isEmpty) return { ok: true, text: value, substituted: [] };
   for (const n of vault.scan(name)) {
     if (!vault.allowsHost(n, host)) return { ok: false, leak: n };
@@ -50,7 +72,7 @@ export function substituteHeaderValue(vault: SecretVault, name: string, value: s
   return value.includes('%') ? substituteUrl(vault, value, host, { literalAsIs: true }) : vault.substitute(value, host, true);
 }
 
-export type RawHeadersResult = { ok: true; headers: string[]; substituted: string[] } | { ok: false; leak: string };
+export type RawHeadersResult = { ok: true; headers: string[]; substituted: string[] } | { ok: false; leak: string } | { ok: false; unfit: string };
 
 /**
  * Node's flat `[name, value, name, value, …]` list (`req.rawHeaders`). Returns the input array
@@ -73,7 +95,7 @@ export function substituteRawHeaders(vault: SecretVault, rawHeaders: readonly st
 }
 
 export type HeaderMap = Record<string, string | string[] | undefined>;
-export type HeaderMapResult = { ok: true; headers: HeaderMap; substituted: string[] } | { ok: false; leak: string };
+export type HeaderMapResult = { ok: true; headers: HeaderMap; substituted: string[] } | { ok: false; leak: string } | { ok: false; unfit: string };
 
 /**
  * A header object (`req.headers`, or HTTP/2 headers). Pseudo-headers (`:path`, `:authority`) are

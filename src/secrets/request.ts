@@ -26,7 +26,7 @@ export interface RequestHead {
 
 export type HeadBlock = {
   ok: false;
-  kind: 'leak' | 'cleartext';
+  kind: 'leak' | 'cleartext' | 'unfit-header';
   /** The (first) secret the block is about. */
   secret: string;
   /** Every secret whose placeholder the head carries (cleartext) or that leaked (leak). */
@@ -78,8 +78,14 @@ export function substituteRequestHead(vault: SecretVault, head: RequestHead): He
   const url = substituteUrl(vault, head.url, head.host);
   if (!url.ok) return leak(vault, url.leak, head.host);
   const headers = substituteRawHeaders(vault, head.rawHeaders, head.host);
-  if (!headers.ok) return leak(vault, headers.leak, head.host);
+  if (!headers.ok) return 'unfit' in headers ? unfitHeader(headers.unfit, head.host) : leak(vault, headers.leak, head.host);
   return { ok: true, url: url.text, headers: headers.headers, substituted: [...new Set([...url.substituted, ...headers.substituted])] };
+}
+
+function unfitHeader(secret: string, destination: Destination): HeadBlock {
+  const host = firstHost(destination);
+  const message = `sandcat: blocked: the value of secret ${secret} contains a line break or another control character, so it cannot be sent in an HTTP header. Nothing was sent upstream. Send it in the request body instead, or store a single-line form of it.`;
+  return { ok: false, kind: 'unfit-header', secret, secrets: [secret], host, status: 403, message };
 }
 
 function leak(vault: SecretVault, secret: string, destination: Destination): HeadBlock {

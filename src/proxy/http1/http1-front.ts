@@ -1,9 +1,9 @@
-import http from 'node:http';
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { ProxyRuntime } from '../runtime.js';
 import type { ConnectionContext } from '../types.js';
-import { BLOCKED_HEADER } from '../http/messages.js';
+import { BLOCKED_HEADER, ERROR_HEADER, upstreamFailureText } from '../http/messages.js';
 import { handleHttp1Request } from './handle-request.js';
 import { handleHttp1Upgrade, writeRawResponse } from './handle-upgrade.js';
 
@@ -31,13 +31,34 @@ export class Http1Front {
     });
     server.timeout = rt.idleTimeoutMs;
     const ctx = (socket: Duplex) => this.#contexts.get(socket)!;
-    server.on('request', (req, res) => void handleHttp1Request(rt, ctx(req.socket), req, res, false));
-    server.on('checkContinue', (req, res) => void handleHttp1Request(rt, ctx(req.socket), req, res, true));
+    // A bug must cost one request or connection, never the daemon (and every agent's network with it).
+    const internalError = (conn: number, socket: Duplex, err: unknown) => {
+      rt.logger.error({ conn, err: (err as Error)?.message ?? String(err) }, 'internal error handling an HTTP/1 request; connection closed');
+      socket.destroy();
+    };
+    const onRequest = (req: IncomingMessage, res: ServerResponse, expectContinue: boolean) => {
+      const c = ctx(req.socket);
+      handleHttp1Request(rt, c, req, res, expectContinue).catch((err: unknown) => {
+        if (res.headersSent || res.destroyed) return internalError(c.id, req.socket, err);
+        rt.logger.error({ conn: c.id, err: (err as Error)?.message ?? String(err) }, 'internal error handling an HTTP/1 request; answered 502');
+        res.writeHead(502, { 'content-type': 'text/plain; charset=utf-8', connection: 'close', [ERROR_HEADER]: '1' });
+        res.end(upstreamFailureText(req.method ?? 'GET', c.sni ?? c.dest.address, 'internal proxy error'));
+      });
+    };
+    server.on('request', (req, res) => onRequest(req, res, false));
+    server.on('checkContinue', (req, res) => onRequest(req, res, true));
     server.on('checkExpectation', (_req, res) => {
       res.writeHead(417, { 'content-type': 'text/plain', connection: 'close' });
       res.end('sandcat: only "Expect: 100-continue" is supported\n');
     });
-    server.on('upgrade', (req, socket, head) => handleHttp1Upgrade(rt, ctx(req.socket), req, socket, head));
+    server.on('upgrade', (req, socket, head) => {
+      const c = ctx(req.socket);
+      try {
+        handleHttp1Upgrade(rt, c, req, socket, head);
+      } catch (err) {
+        internalError(c.id, socket, err);
+      }
+    });
     server.on('connect', (req, socket) => {
       writeRawResponse(socket, 405, [BLOCKED_HEADER, '1'], 'sandcat intercepts connections transparently and is not a forward proxy; unset HTTP_PROXY/HTTPS_PROXY.\n');
       const c = ctx(req.socket);

@@ -13,7 +13,7 @@ import type { ProxyRuntime } from '../runtime.js';
 import type { ConnectionContext } from '../types.js';
 import type { UpstreamTarget } from '../upstream/clients.js';
 import { classifyUpstreamError } from '../upstream/failure.js';
-import { flattenHeaders, respondText, toHeaderObject } from './handle-stream.js';
+import { flattenHeaders, respondText, respondUpstreamHead } from './handle-stream.js';
 
 const WS_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 
@@ -68,7 +68,12 @@ export function handleExtendedConnect(
       respondText(stream, 502, upstreamFailureText(method, target.host, plan.message), ERROR_HEADER);
       return done(502, { error: 'unscrubbable-encoding' });
     }
-    stream.respond(toHeaderObject(plan.headers, { ':status': status }));
+    const unsendable = respondUpstreamHead(stream, status, plan.headers);
+    if (unsendable) {
+      res.destroy();
+      respondText(stream, 502, upstreamFailureText(method, target.host, unsendable), ERROR_HEADER);
+      return done(502, { error: 'protocol' });
+    }
     let body: NodeJS.ReadableStream = res;
     for (const t of plan.transforms) body = body.pipe(t);
     body.pipe(stream);

@@ -30,17 +30,45 @@ export function flattenHeaders(headers: IncomingHttpHeaders): string[] {
   return out;
 }
 
-/** [name, value, …] into an h2 header object (repeated names become arrays). */
+/**
+ * Fields node's h2 refuses to send twice (it throws). HTTP/1.1 origins do send some of them twice
+ * (two Date or Content-Type lines); the first one is what an HTTP/1.1 client would use too.
+ */
+const SINGLE_VALUE = new Set([
+  'access-control-allow-credentials', 'access-control-max-age', 'access-control-request-method', 'age',
+  'authorization', 'content-encoding', 'content-language', 'content-length', 'content-location', 'content-md5',
+  'content-range', 'content-type', 'date', 'dnt', 'etag', 'expires', 'from', 'host', 'if-match',
+  'if-modified-since', 'if-none-match', 'if-range', 'if-unmodified-since', 'last-modified', 'location',
+  'max-forwards', 'proxy-authorization', 'range', 'referer', 'retry-after', 'tk', 'upgrade-insecure-requests',
+  'user-agent', 'x-content-type-options',
+]);
+
+/** [name, value, …] into an h2 header object (repeated names become arrays; single-value fields keep the first). */
 export function toHeaderObject(flat: readonly string[], base: OutgoingHttpHeaders = {}): OutgoingHttpHeaders {
   const out = base;
   for (let i = 0; i < flat.length; i += 2) {
     const name = flat[i]!.toLowerCase();
     const prev = out[name];
     if (prev === undefined) out[name] = flat[i + 1]!;
+    else if (SINGLE_VALUE.has(name)) continue;
     else if (Array.isArray(prev)) prev.push(flat[i + 1]!);
     else out[name] = [String(prev), flat[i + 1]!];
   }
   return out;
+}
+
+/**
+ * Send a response head the upstream chose. Returns why it cannot be sent over h2 (a status outside
+ * 200-599, a field h2 forbids) instead of throwing; nothing has been sent then.
+ */
+export function respondUpstreamHead(stream: ServerHttp2Stream, status: number, flat: readonly string[], options?: { waitForTrailers?: boolean }): string | null {
+  if (!Number.isInteger(status) || status < 200 || status > 599) return `the upstream answered with status ${status}, which cannot be relayed`;
+  try {
+    stream.respond(toHeaderObject(flat, { ':status': status }), options);
+    return null;
+  } catch (err) {
+    return `the upstream's response head cannot be sent over HTTP/2 (${(err as Error).message})`;
+  }
 }
 
 export function respondText(stream: ServerHttp2Stream, status: number, text: string, header: string): void {
@@ -179,7 +207,12 @@ async function forward(
         upBody.destroy();
         return finish({ status: 0, extra: { error: 'client closed' } });
       }
-      stream.respond(toHeaderObject(plan.headers, { ':status': status }), { waitForTrailers: true });
+      const unsendable = respondUpstreamHead(stream, status, plan.headers, { waitForTrailers: true });
+      if (unsendable) {
+        upBody.destroy();
+        respondText(stream, 502, upstreamFailureText(method, target.host, unsendable), ERROR_HEADER);
+        return finish({ status: 502, extra: { error: 'protocol' } });
+      }
       stream.once('wantTrailers', () => {
         try {
           stream.sendTrailers(trailers() ?? {});

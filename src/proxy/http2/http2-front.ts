@@ -41,7 +41,13 @@ export class Http2Front {
     });
     session.on('stream', (stream, headers) => {
       if (rt.draining) session.close();
-      handleHttp2Stream(rt, conn, stream, headers);
+      try {
+        handleHttp2Stream(rt, conn, stream, headers);
+      } catch (err) {
+        // A bug must cost one stream, never the daemon (and every agent's network with it).
+        rt.logger.error({ conn: conn.id, err: (err as Error).message }, 'internal error handling an h2 stream; stream reset');
+        if (!stream.destroyed) stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
+      }
     });
   }
 
