@@ -54,8 +54,8 @@ export function webSocketServerScrub(vault: SecretVault, responseExtensions: unk
  * `Upgrade:` requests (WebSocket and others). The policy and secret substitution apply to the
  * upgrade request; once the upstream answers 101 the two sockets are relayed both ways until
  * either side closes. Client frames pass as typed (masked; placeholders in them are not
- * substituted). WebSocket server frames are scrubbed of real values when the vault holds any
- * (websocket-scrub.ts); other upgraded protocols are relayed untouched. `Upgrade: h2c` is dropped:
+ * substituted). When the vault holds values, WebSocket server frames are scrubbed of them
+ * (websocket-scrub.ts) and other upgraded protocols' server bytes are scrubbed as a stream. `Upgrade: h2c` is dropped:
  * the request goes upstream as a plain request, because an h2c connection would carry further
  * requests the proxy never decides on.
  */
@@ -129,7 +129,13 @@ export function handleHttp1Upgrade(rt: ProxyRuntime, conn: ConnectionContext, re
     settled = true;
     socket.off('close', clientGone);
     // Hop-by-hop headers are dropped by the plan; a 101 needs Connection/Upgrade back.
-    const scrub = webSocket ? webSocketServerScrub(snap.vault, upRes.headers['sec-websocket-extensions']) : null;
+    // Other upgraded protocols (Docker's attach, SPDY, custom streams) are byte streams: scrubbed
+    // as a streamed body, so an upstream cannot echo a substituted value back after its 101.
+    const scrub = webSocket
+      ? webSocketServerScrub(snap.vault, upRes.headers['sec-websocket-extensions'])
+      : snap.vault.hasScrubbableValues
+        ? snap.vault.responseScrubTransform()
+        : null;
     if (typeof scrub === 'string') {
       upSocket.destroy();
       writeRawResponse(socket, 502, [ERROR_HEADER, '1'], upstreamFailureText(method, host, scrub));
