@@ -16,7 +16,7 @@ const METHODS = new Set([
   'PROPFIND', 'PROPPATCH', 'MKCOL', 'COPY', 'MOVE', 'LOCK', 'UNLOCK', 'REPORT', 'SEARCH', 'MKCALENDAR', 'PURGE',
 ]);
 const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
-/** A first line longer than this without a newline is not an HTTP request line (servers cap it at 8 KiB too). */
+/** A first line this long without a newline goes to the HTTP parser, which refuses it (servers cap lines near 8 KiB too). */
 const MAX_REQUEST_LINE = 8192;
 /** A ClientHello still incomplete after this long is refused. */
 export const HANDSHAKE_TIMEOUT_MS = 10_000;
@@ -45,26 +45,37 @@ export function classify(data: Buffer): Verdict {
     return { kind: 'tcp', data };
   }
   const c0 = data[0]!;
-  if (c0 === 0x0d || c0 === 0x0a) return { kind: 'http', data };
+  // TLS a stack may still accept (Go's does): another record type first (an alert, a
+  // change_cipher_spec), or a ClientHello in a record with an odd version. Refused, never piped.
+  if (c0 >= 0x14 && c0 <= 0x17) {
+    if (data.length < 2) return 'more';
+    if (c0 !== 0x16 && data[1] === 0x03) return { kind: 'bad-tls', reason: 'a TLS record other than a ClientHello came first', data };
+    if (c0 === 0x16 && data[1]! <= 0x0f) {
+      if (data.length < 10) return 'more';
+      if (data[5] === 0x01 && data[9] === 0x03) return { kind: 'bad-tls', reason: 'a ClientHello in a record with an unusual version', data };
+    }
+  }
+  // Empty lines and leading whitespace before a request line: servers skip them (RFC 9112 §2.2).
+  if (c0 === 0x0d || c0 === 0x0a || c0 === 0x20 || c0 === 0x09) return { kind: 'http', data };
   if (c0 === 0x50 /* P */ && H2_PREFACE.subarray(0, Math.min(data.length, H2_PREFACE.length)).equals(data.subarray(0, Math.min(data.length, H2_PREFACE.length)))) {
     return data.length >= H2_PREFACE.length ? { kind: 'h2c', data } : 'more';
   }
-  // An HTTP/1 request line starts with a token and a space.
+  // An HTTP/1 request line starts with a token and a space (or a tab: lenient servers take it).
   const n = Math.min(data.length, MAX_REQUEST_LINE);
   let sp = -1;
   for (let i = 0; i < n; i++) {
     const c = data[i]!;
-    if (c === 0x20) {
+    if (c === 0x20 || c === 0x09) {
       sp = i;
       break;
     }
     if (!TCHAR[c]) return { kind: 'tcp', data };
   }
-  if (sp === 0) return { kind: 'tcp', data };
-  if (sp === -1) return data.length >= MAX_REQUEST_LINE ? { kind: 'tcp', data } : 'more';
+  // 8 KiB of a token, or of a request line, with no end: the HTTP parser refuses it, never the relay.
+  if (sp === -1) return data.length >= MAX_REQUEST_LINE ? { kind: 'http', data } : 'more';
   if (METHODS.has(data.toString('latin1', 0, sp))) return { kind: 'http', data };
   const nl = data.indexOf(0x0a, sp);
-  if (nl === -1 || nl > MAX_REQUEST_LINE) return data.length >= MAX_REQUEST_LINE ? { kind: 'tcp', data } : 'more';
+  if (nl === -1 || nl > MAX_REQUEST_LINE) return data.length >= MAX_REQUEST_LINE ? { kind: 'http', data } : 'more';
   return /HTTP\/\d/i.test(data.toString('latin1', sp, nl)) ? { kind: 'http', data } : { kind: 'tcp', data };
 }
 

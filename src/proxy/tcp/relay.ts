@@ -94,7 +94,8 @@ export function relayTo(rt: ProxyRuntime, conn: ConnectionContext, client: net.S
     const v = classify(pending);
     // Once the upstream has spoken it is a server-first protocol, not an HTTP or TLS server: a
     // short client message that is still an unfinished token (no space, no line end) flows.
-    if (v === 'more' && upstreamSpoke) return openGate();
+    // Its client's bytes may look like an odd TLS record (a length prefix of 0x15…): relayed too.
+    if (upstreamSpoke && (v === 'more' || v.kind === 'bad-tls')) return openGate();
     if (v === 'more') {
       if (pending.length > 0 && !gateTimer) {
         gateTimer = setTimeout(() => {
