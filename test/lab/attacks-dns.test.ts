@@ -171,8 +171,9 @@ describe.skipIf(skip)('red team: DNS', () => {
     // Raw TCP to the target's address is attributed to the allowed alias (documented).
     const tcp = await probe(lab, { host: CNAME_TARGET_IP, port: 7777, send: ['ping\n'], read_until_close: false });
     expect(tcp.data).toBe('ping\n');
-    const line = lab.daemonLogs().find((l) => l.proto === 'tcp' && l.port === 7777);
-    expect(line?.host).toBe('alias.allowed.test');
+    // Logged when the relay closes, just after the client hung up: wait for the line.
+    const line = await lab.waitForLog((l) => l.proto === 'tcp' && l.port === 7777, 5_000);
+    expect(line.host).toBe('alias.allowed.test');
   });
 
   it('a flood of random denied subdomains is all REFUSED, reaches no upstream, and does not grow the daemon', async () => {

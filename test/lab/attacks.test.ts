@@ -66,17 +66,16 @@ describe.skipIf(skip)('red team: names, IPs, request forms, proxy surfaces, malf
       tls('api.allowed.test', [req('DENIED.TEST')]),
       tls('api.allowed.test', [req('denied.test.')]),
       tls('api.allowed.test', [req(UP4)]),
-      tls('api.allowed.test', [req('174653706')]), // 10.201.0.10 as one decimal number
-      tls('api.allowed.test', [req('0x0a.0xc9.0.0x0a')]),
       tls('api.allowed.test', [req('[fd01::10]')]),
       tls('api.allowed.test', [req('[::ffff:10.201.0.10]')]),
-      tls('api.allowed.test', [req('denied%2etest')]),
       tls('api.allowed.test', [req('x.api.allowed.test')]),
       tls('denied.test', ['GET / HTTP/1.0\r\n\r\n']), // no Host at all: the SNI decides
     ];
     const results = await probeAll(lab, denied);
     expect(results.map((r) => statusOf(r.data))).toEqual(denied.map(() => 403));
-    const invalid = ['api.allowed.test denied.test', 'api.allowed.test@denied.test', '', 'd\u00c3\u00a9nied.test', 'api.allowed.test,denied.test', 'api.allowed.test/denied.test'];
+    // Numeric IPv4 spellings (10.201.0.10 as one decimal number, in hex) and '%' are outside the
+    // strict host charset: refused before any decision.
+    const invalid = ['174653706', '0x0a.0xc9.0.0x0a', 'denied%2etest', 'api.allowed.test denied.test', 'api.allowed.test@denied.test', '', 'd\u00c3\u00a9nied.test', 'api.allowed.test,denied.test', 'api.allowed.test/denied.test'];
     const bad = await probeAll(lab, invalid.map((h) => tls('api.allowed.test', [req(h)])));
     expect(bad.map((r) => statusOf(r.data))).toEqual(invalid.map(() => 400));
     expect(lab.upstreamRequests()).toHaveLength(0);
@@ -194,7 +193,7 @@ describe.skipIf(skip)('red team: names, IPs, request forms, proxy surfaces, malf
     expect(await allowedStillWorks(lab)).toBe(true);
   });
 
-  it('malformed TLS: oversized and non-ClientHello records are dropped, odd SNIs get certificates but 403', async () => {
+  it('malformed TLS: oversized and non-ClientHello records are dropped, odd SNIs are refused or get 403', async () => {
     lab.clearUpstreamLog();
     const huge = Buffer.concat([Buffer.from([0x01, 0x01, 0x11, 0x70]), Buffer.alloc(70_000, 0x41)]);
     const records: Buffer[] = [];
@@ -210,7 +209,8 @@ describe.skipIf(skip)('red team: names, IPs, request forms, proxy surfaces, malf
     const weird = ['api.allowed.test:443', 'a/b', 'x@y', '*.allowed.test', '..', '[::1]', UP4, `api.allowed.test${'.x'.repeat(100)}`];
     for (const sni of weird) {
       const s = await lab.exec('agent', 'bash', ['-c', `printf 'GET / HTTP/1.1\\r\\nHost: api.allowed.test\\r\\nConnection: close\\r\\n\\r\\n' | timeout 5 openssl s_client -quiet -alpn http/1.1 -CAfile ${lab.dirs.public}/ca.pem -servername '${sni}' -connect ${UP4}:443 2>/dev/null | head -1`]);
-      expect(s.stdout.trim(), sni).toMatch(/^HTTP\/1\.1 403/);
+      // A SNI outside the strict host charset is refused in the handshake (no response at all); the others are decided: 403.
+      expect(s.stdout.trim(), sni).toMatch(/^(HTTP\/1\.1 403.*)?$/);
     }
     expect(lab.upstreamRequests()).toHaveLength(0);
   });
