@@ -1,4 +1,4 @@
-import { PassThrough, pipeline, Transform, type Readable, type TransformCallback } from 'node:stream';
+import { finished, PassThrough, pipeline, Transform, type Readable, type TransformCallback } from 'node:stream';
 import { CleartextSecretError, requestBodyPlan, SecretLeakError, type SecretVault } from '../../secrets/index.js';
 
 /**
@@ -60,7 +60,7 @@ export async function prepareBody(
     return { ok: false, kind: 'encoding', message: plan.message };
   }
   if (plan.transforms.length === 0) return { ok: true, body: source, contentLength: o.contentLength };
-  const out = pipeline([source, ...plan.transforms] as unknown as [Readable, Transform], () => {}) as unknown as Readable;
+  const out = chainFromAgent(source, plan.transforms);
 
   const gated = await readPrefix(out, BODY_GATE_BYTES);
   if (!gated.ok) return bodyErrorToFailure(gated.error);
@@ -81,6 +81,25 @@ export async function prepareBody(
     return { ok: true, body: rest.pipe(guard), contentLength: o.contentLength };
   }
   return { ok: true, body: rest, contentLength: undefined };
+}
+
+/**
+ * The agent's body through the transforms. Unlike pipeline(), an error in a transform (a leaking
+ * placeholder) never destroys the agent's stream: that would reset it (an h2 RST, or the HTTP/1.1
+ * socket) before the 403 that says why could be sent. The rest of the upload is drained instead.
+ */
+function chainFromAgent(source: Readable, transforms: Transform[]): Readable {
+  const head = transforms[0]!;
+  const out = transforms.length === 1 ? head : (pipeline(transforms as unknown as [Transform, Transform], () => {}) as unknown as Readable);
+  finished(source, { writable: false }, (err) => {
+    if (err) head.destroy(err);
+  });
+  source.pipe(head);
+  out.once('error', () => {
+    source.unpipe(head);
+    source.resume();
+  });
+  return out;
 }
 
 function readPrefix(src: Readable, limit: number): Promise<{ ok: true; chunks: Buffer[]; ended: boolean } | { ok: false; error: Error }> {
