@@ -10,6 +10,13 @@ import type { ClientHello } from './client-hello.js';
 /** ALPN offered to agents: h2 first, as real servers do. */
 const ALPN = ['h2', 'http/1.1'];
 const HANDSHAKE_TIMEOUT_MS = 15_000;
+/**
+ * Stream buffer threshold of the decrypted agent socket (node's default is 16 KiB). TLS yields
+ * plaintext in 16 KiB pieces; with a 16 KiB threshold every piece of a streamed body filled the
+ * buffer, paused the other leg and went out as its own TLS write and syscall. A threshold, not an
+ * allocation: idle connections cost nothing more. Matches STREAM_HIGH_WATER_MARK upstream.
+ */
+export const AGENT_STREAM_HIGH_WATER_MARK = 256 * 1024;
 
 export interface DecryptedHandlers {
   http1(socket: tls.TLSSocket, conn: ConnectionContext): void;
@@ -73,7 +80,7 @@ function terminate(rt: ProxyRuntime, conn: ConnectionContext, raw: Socket, data:
   // The TLSSocket reads whatever is buffered on `raw` first (node's initRead), so give the
   // ClientHello back.
   raw.unshift(data);
-  const socket = new tls.TLSSocket(raw, { isServer: true, secureContext: context, ALPNProtocols: ALPN });
+  const socket = new tls.TLSSocket(raw, { isServer: true, secureContext: context, ALPNProtocols: ALPN, highWaterMark: AGENT_STREAM_HIGH_WATER_MARK } as tls.TLSSocketOptions);
   conn.tls = true;
   const timer = setTimeout(() => socket.destroy(), HANDSHAKE_TIMEOUT_MS);
   const onError = (err: NodeJS.ErrnoException) => {

@@ -20,6 +20,12 @@ export interface UpstreamTarget {
 const PROBE_TTL_MS = 10 * 60_000;
 /** How long an unused pooled upstream socket may idle; servers usually close first (5-60 s). */
 const FREE_SOCKET_TIMEOUT_MS = 30_000;
+/**
+ * Stream buffer threshold of upstream sockets (node's default is 16 KiB): lets a streamed body
+ * move in batches of TLS records instead of one write and one pause/resume per 16 KiB piece.
+ * A threshold, not an allocation; bodies are still streamed with backpressure, never held whole.
+ */
+const STREAM_HIGH_WATER_MARK = 256 * 1024;
 
 /**
  * Pooled upstream connections: keep-alive HTTP/1.1 agents (one per trust context) and, for HTTP/2
@@ -47,7 +53,7 @@ export class UpstreamClients {
     this.#httpAgent = new http.Agent(this.#agentOptions());
   }
 
-  #agentOptions(): http.AgentOptions & { lookup?: LookupFunction } {
+  #agentOptions(): http.AgentOptions & { lookup?: LookupFunction; highWaterMark: number } {
     return {
       keepAlive: true,
       keepAliveMsecs: 30_000,
@@ -55,6 +61,7 @@ export class UpstreamClients {
       maxFreeSockets: 1024,
       scheduling: 'lifo',
       timeout: FREE_SOCKET_TIMEOUT_MS,
+      highWaterMark: STREAM_HIGH_WATER_MARK,
       ...(this.#lookup ? { lookup: this.#lookup } : {}),
     };
   }
