@@ -3,12 +3,13 @@ import { pino, type Logger } from 'pino';
 export type { Logger };
 
 /**
- * Info and debug lines are gathered up to this many bytes (or for FLUSH_MS) and written together:
- * with one line per request and per DNS query, a write(2) per line (through libuv's thread pool)
- * was about a tenth of the daemon's CPU under load. Warnings and errors are written at once.
+ * Per-flow lines (one per request, per DNS lookup) are gathered up to this many bytes (or for
+ * FLUSH_MS) and written together: a write(2) per line, through libuv's thread pool, was about a
+ * tenth of the daemon's CPU under load. Every other line (start, reload, warnings) goes out at once.
  */
 const BATCH_BYTES = 8192;
 const FLUSH_MS = 100;
+const BATCHED_MESSAGES = new Set(['request', 'dns lookup']);
 
 /** pino JSON lines on stderr. Components take a child logger; nothing logs a real secret value. */
 export function createLogger(level = process.env.SANDCAT_LOG_LEVEL ?? 'info'): Logger {
@@ -26,8 +27,8 @@ export function createLogger(level = process.env.SANDCAT_LOG_LEVEL ?? 'info'): L
       hooks: {
         logMethod(args, method, levelValue) {
           method.apply(this, args);
-          // warn (40) and above: out now, as before batching.
-          if (levelValue >= 40 && !state.destroyed && !state._writing) dest.flush();
+          const batched = levelValue < 40 && BATCHED_MESSAGES.has(args[args.length - 1] as string);
+          if (!batched && !state.destroyed && !state._writing) dest.flush();
         },
       },
     },

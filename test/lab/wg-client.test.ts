@@ -76,7 +76,8 @@ describe.skipIf(skip)('sandcat wg-client in a network namespace (lab)', () => {
     const resolv = await mustExec(lab.ns.agent, 'cat', ['/etc/resolv.conf']);
     expect(resolv).toContain(`nameserver ${LAB_IP.tunnel4}`);
     expect(resolv).not.toContain(LAB_IP.proxyUnderlay);
-    expect(logs.join('\n')).toContain('"mode":"tunnel"');
+    // Info lines are written in batches (at most ~100 ms late), so wait for it.
+    await waitFor('the tunnel-mode DNS log line', () => logs.join('\n').includes('"mode":"tunnel"'), 2000);
   });
 
   it('an allowed name works through the tunnel; a denied one is refused at DNS', async () => {
