@@ -51,8 +51,8 @@ export async function run(args: string[]): Promise<number> {
   process.on('SIGINT', onStop);
   process.on('SIGHUP', onHup);
   const status = await daemon.stopped;
-  process.off('SIGTERM', onStop);
-  process.off('SIGINT', onStop);
+  // The stop handlers stay: a SIGTERM that arrives while the process exits (docker stop right
+  // after a fail-closed stop) must not replace the exit status with death by signal.
   process.off('SIGHUP', onHup);
   logger.flush();
   // Everything is closed; if a stray handle kept the loop alive, do not hang the container's stop.
