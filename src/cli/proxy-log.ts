@@ -1,4 +1,4 @@
-import { globToRegExp, normalizeHost } from '../policy/index.js';
+import { globToRegExp, normalizeHost, unmatchedWhy } from '../policy/index.js';
 
 /**
  * The daemon's pino JSON lines, made readable for `sandcat proxy` and `sandcat status`. Pure: a line
@@ -140,7 +140,7 @@ export function formatEvent(e: LogEvent, o: RenderOptions): string {
   if (e.rule) {
     const text = o.describeRule?.(e.rule);
     parts.push(paint(c, C.cyan, `rule ${e.rule}${text ? ` ${text}` : ''}`));
-  } else if (e.decision === 'deny') parts.push(paint(c, C.cyan, e.reason === 'no-settings' ? 'no settings file: all denied' : 'no rule matched (default deny)'));
+  } else if (e.decision === 'deny') parts.push(paint(c, C.cyan, e.reason === 'no-settings' ? 'no settings file: all denied' : unmatchedWhy(normalizeHost(e.host ?? ''))));
   if (e.substituted.length) parts.push(paint(c, C.dim, `secrets ${e.substituted.join(',')}`));
   if (e.leak) parts.push(paint(c, C.yellow, `secret ${e.leak} not allowed for this host`));
   return parts.join(' ');

@@ -198,7 +198,7 @@ export function decide(policy: Policy, facts: DecisionFacts): Decision {
     }
   }
   if (!best) {
-    const why = ip === null ? 'no rule matched (default deny)' : 'no rule names this IP address (an IP literal is matched only by rules naming IPs, never by "*" or a name pattern)';
+    const why = unmatchedWhy(host);
     return { action: 'deny', rule: null, reason: 'no-rule-matched', host, explain: `${what} denied: ${why}` };
   }
   const { rule } = best;
@@ -209,6 +209,13 @@ export function decide(policy: Policy, facts: DecisionFacts): Decision {
     host,
     explain: `${what} ${rule.action === 'allow' ? 'allowed' : 'denied'} by ${describeRule(rule)}`,
   };
+}
+
+/** Why nothing matched `host` (a normalized host from a Decision): IP literals have their own rule. */
+export function unmatchedWhy(host: string): string {
+  return ipLiteral(host) === null
+    ? 'no rule matched (default deny)'
+    : 'no rule names this IP address (an IP literal is matched only by rules naming IPs, never by "*" or a name pattern)';
 }
 
 /**

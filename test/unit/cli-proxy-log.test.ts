@@ -39,6 +39,7 @@ describe('renderLine', () => {
   it('renders each kind of decision on one readable line', () => {
     expect(renderLine(REQ_ALLOW, all, plain)).toBe('10:11:12 ALLOW GET    api.github.com/repos/x 200 rule user[1] secrets GITHUB_TOKEN');
     expect(renderLine(REQ_DENY, all, plain)).toBe('10:11:13 DENY  POST   evil.example/upload 403 no rule matched (default deny)');
+    expect(renderLine(REQ_DENY.replace('evil.example', '1.2.3.4'), all, plain)).toContain('403 no rule names this IP address');
     expect(renderLine(REQ_LEAK, all, plain)).toBe('10:11:14 LEAK  POST   paste.example/ 403 rule project[0] secret GITHUB_TOKEN not allowed for this host');
     expect(renderLine(DNS_DENY, all, plain)).toBe('10:11:15 DENY  DNS    exfil.attacker.example REFUSED A rule project[2]');
     expect(renderLine(TCP_ALLOW, all, plain)).toBe('10:11:16 ALLOW TCP    github.com port 22 rule user[0]');

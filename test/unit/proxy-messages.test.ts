@@ -27,6 +27,12 @@ describe('403 text', () => {
     expect(text).toContain('Reason: no rule matched (default deny).');
   });
 
+  it('says that an IP address needs a rule naming it (a catch-all "*" does not match IPs)', () => {
+    const catchAll = compilePolicy([{ layer: 'user', index: 0, action: 'allow', host: '*', method: 'GET' }]);
+    const text = policyDeniedText('GET', '1.2.3.4', decide(catchAll, { host: '1.2.3.4', method: 'GET' }));
+    expect(text).toContain('Reason: no rule names this IP address (an IP literal is matched only by rules naming IPs, never by "*" or a name pattern).');
+  });
+
   it('wraps a secret refusal with the request line', () => {
     expect(secretBlockedText('GET', 'x.test', 'detail')).toMatch(/^Blocked by sandcat secret policy: GET x\.test\ndetail\n/);
   });

@@ -1,4 +1,4 @@
-import { describeRule, type Decision } from '../../policy/index.js';
+import { describeRule, unmatchedWhy, type Decision } from '../../policy/index.js';
 
 /**
  * Text for the responses sandcat itself writes. Both a person and an agent read these, so they say
@@ -14,7 +14,7 @@ const NO_RETRY =
   'the same policy applies to every connection. If this access is needed, ask the user to change the sandcat settings.';
 
 export function policyDeniedText(method: string, host: string, decision: Decision): string {
-  const why = decision.rule ? `rule ${describeRule(decision.rule)}` : decision.reason === 'no-settings' ? 'no settings file was found, so everything is denied' : 'no rule matched (default deny)';
+  const why = decision.rule ? `rule ${describeRule(decision.rule)}` : decision.reason === 'no-settings' ? 'no settings file was found, so everything is denied' : unmatchedWhy(decision.host);
   return [
     `Blocked by sandcat network policy: ${method} ${host || '(no host)'}`,
     decision.host && decision.host !== host ? `Denied name: ${decision.host}` : null,
