@@ -234,6 +234,26 @@ export function runCompose(tool: ComposeTool, project: ComposeProject, args: rea
   });
 }
 
+/**
+ * Run compose with its output shown as it comes (stdin stays the terminal's), also keeping the last
+ * `keep` characters of it, to say afterwards what went wrong.
+ */
+export function teeCompose(tool: ComposeTool, project: ComposeProject, args: readonly string[], keep = 64 * 1024): Promise<{ code: number; tail: string }> {
+  const argv = composeArgv(tool, project, args);
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['inherit', 'pipe', 'pipe'], cwd: project.root });
+    let tail = '';
+    const take = (to: NodeJS.WritableStream) => (d: string) => {
+      to.write(d);
+      tail = (tail + d).slice(-keep);
+    };
+    child.stdout.setEncoding('utf8').on('data', take(process.stdout));
+    child.stderr.setEncoding('utf8').on('data', take(process.stderr));
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolvePromise({ code: code ?? (signal ? 128 : 1), tail }));
+  });
+}
+
 /** Run compose and collect its output (for status and one-shot queries). */
 export function captureCompose(tool: ComposeTool, project: ComposeProject, args: readonly string[], timeoutMs = 30_000): Promise<{ code: number; stdout: string; stderr: string }> {
   const argv = composeArgv(tool, project, args);

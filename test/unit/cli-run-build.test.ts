@@ -28,7 +28,8 @@ echo "$*" >> "${calls}"
 case "$1" in
   version) echo 1.29.2;;
   config) printf 'services:\\n  agent:\\n    image: h10-never-built:1\\n    build: {context: .}\\n  db:\\n    image: postgres:16\\n';;
-  build) echo "Step 5/9 : RUN mise use -g node@lts"; echo "ERROR: Service 'agent' failed to build : exit 127" >&2; [ -n "$BUILD_OK" ] || exit 1;;
+  build) if [ -n "$PROXY_PULL" ]; then echo "Building proxy"; echo "ERROR: Service 'proxy' failed to build : Get \"https://registry-1.docker.io/v2/\": dial tcp: lookup registry-1.docker.io: no such host" >&2; exit 1; fi
+    echo "Step 5/9 : RUN mise use -g node@lts"; echo "ERROR: Service 'agent' failed to build : exit 127" >&2; [ -n "$BUILD_OK" ] || exit 1;;
   up) exit 0;;
 esac
 `,
@@ -47,9 +48,24 @@ describe('sandcat run and image builds', () => {
     const r = run(['-d']);
     expect(r.status).toBe(1);
     expect(r.stderr).toContain('building h10-never-built:1');
-    expect(r.stderr).toMatch(/building the images failed \(exit 1\); the build output above says which step.*sandcat run --build/);
+    expect(r.stderr).toMatch(/building the image of service "agent" failed \(exit 1\); the build output above says which step\n.*fix the agent's Dockerfile, then run "sandcat run --build"/);
+    // compose's own output still reaches the terminal.
+    expect(r.stdout).toContain('Step 5/9');
     expect(r.stderr).not.toContain('starting the containers failed');
     expect(r.calls).toEqual(['config', 'build']);
+  });
+  it('a sandcat image whose base image cannot be pulled: names the service and SANDCAT_BASE_IMAGE, not the agent Dockerfile', () => {
+    writeFileSync(join(dir, 'compose.yml'), 'services:\n  agent:\n    image: h10-never-built:1\n    build: .\n  proxy:\n    image: h10-never-built:2\n    build:\n      context: /opt/sandcat\n      dockerfile: docker/Dockerfile\n      args:\n        BASE_IMAGE: ${SANDCAT_BASE_IMAGE:-node:20-bookworm-slim}\n');
+    try {
+      const r = run(['-d'], { PROXY_PULL: '1' });
+      expect(r.status).toBe(1);
+      expect(r.stderr).toContain('building sandcat\'s image (service "proxy"');
+      expect(r.stderr).toContain('base image could not be pulled');
+      expect(r.stderr).toContain('SANDCAT_BASE_IMAGE=<image>');
+      expect(r.stderr).not.toContain('Fix the Dockerfile');
+    } finally {
+      writeFileSync(join(dir, 'compose.yml'), 'services:\n  agent:\n    image: h10-never-built:1\n    build: .\n');
+    }
   });
   it('a good build, then up -d; --build always builds first', () => {
     expect(run(['-d'], { BUILD_OK: '1' }).calls).toEqual(['config', 'build', 'up -d']);

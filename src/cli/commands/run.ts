@@ -3,7 +3,9 @@ import { existsSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { formatError, SandcatError } from '../../errors.js';
 import { flagHelp, parseFlags, type FlagSpec } from '../args.js';
-import { captureCompose, COMPOSE_FILE_FLAG, detectComposeTool, findProject, runCompose, type ComposeProject, type ComposeTool } from '../compose-files.js';
+import { buildFailureHint, builtServiceInfo } from '../build-failure.js';
+import { captureCompose, COMPOSE_FILE_FLAG, detectComposeTool, findProject, runCompose, teeCompose, type ComposeProject, type ComposeTool } from '../compose-files.js';
+import { readService } from '../init/existing-compose.js';
 import { homeDir, userSettingsFile } from '../init/context.js';
 
 const flags = {
@@ -18,7 +20,9 @@ export const help = `usage: sandcat run [--build] [--shell <program>] [-d|--deta
 Start the sandbox (proxy, wg-client, agent) with the project's compose files and open a login
 shell in the agent container as its user. The containers keep running after you leave the shell;
 "sandcat compose down" stops them. The first start builds the sandcat image from your sandcat
-checkout (no registry needed) and the agent image from .devcontainer/Dockerfile.app.
+checkout (no registry serves it) and the agent image from .devcontainer/Dockerfile.app. Their base
+images are pulled unless SANDCAT_BASE_IMAGE (sandcat's, Node 20 on Debian bookworm) and
+SANDCAT_AGENT_BASE_IMAGE (the agent's) name images this engine already has.
 
 options:
 ${flagHelp(flags)}
@@ -56,6 +60,16 @@ async function missingImages(tool: ComposeTool, project: ComposeProject): Promis
   return missing;
 }
 
+/** The services of the project's compose files as compose would merge them (empty if they cannot be read). */
+function serviceConfigs(project: ComposeProject): Record<string, Record<string, unknown>> {
+  try {
+    const names = readService(project.files, project.service).allServices;
+    return Object.fromEntries(names.map((n) => [n, readService(project.files, n).config]));
+  } catch {
+    return {};
+  }
+}
+
 export async function run(args: string[]): Promise<number> {
   try {
     const { values, positionals } = parseFlags(flags, args);
@@ -71,11 +85,11 @@ export async function run(args: string[]): Promise<number> {
     const missing = values.build ? [] : await missingImages(tool, project);
     if (values.build || missing.length > 0) {
       if (missing.length > 0) process.stderr.write(`sandcat run: building ${missing.join(', ')} (first start, or the tag changed)\n`);
-      const built = await runCompose(tool, project, ['build']);
-      if (built !== 0) {
-        const df = project.devcontainer ? ' (sandcat edit dockerfile opens it)' : '';
-        process.stderr.write(`sandcat run: building the images failed (exit ${built}); the build output above says which step. Fix the Dockerfile${df}, then run "sandcat run --build"\n`);
-        return built;
+      const built = await teeCompose(tool, project, ['build']);
+      if (built.code !== 0) {
+        const hint = buildFailureHint(built.tail, built.code, { services: builtServiceInfo(serviceConfigs(project)), agentService: project.service, devcontainer: project.devcontainer !== null });
+        process.stderr.write(hint.map((l) => `sandcat run: ${l}\n`).join(''));
+        return built.code;
       }
     }
     const up = await runCompose(tool, project, ['up', '-d']);
