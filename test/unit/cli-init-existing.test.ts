@@ -159,6 +159,40 @@ describe('sandcat init --existing', () => {
     expect(read('.devcontainer/docker-compose.yml')).toBe(COMPOSE(true, '    hostname: shop\n'));
   });
 
+  it('after deleting the ports as asked, running it again (with or without --force) keeps them on wg-client', async () => {
+    write('.devcontainer/devcontainer.json', DEVCONTAINER_COMPOSE);
+    write('.devcontainer/docker-compose.yml', COMPOSE(true));
+    write('.devcontainer/Dockerfile', DOCKERFILE);
+    expect(await runExisting(ctx(), io, { force: false, reset: false })).toBe(1);
+    const first = read('.devcontainer/compose-sandcat.yml');
+    write('.devcontainer/docker-compose.yml', COMPOSE(false)); // what ACTION NEEDED asked for
+    log = [];
+    // The first run's output is what this run would write: nothing to do, no failure.
+    expect(await runExisting(ctx(), io, { force: false, reset: false })).toBe(0);
+    expect(read('.devcontainer/compose-sandcat.yml')).toBe(first);
+    expect(log.join('\n')).toMatch(/kept ports \["8000:8000"\] on wg-client: the previous compose-sandcat\.yml had moved it there from "app"/);
+    expect(log.join('\n')).not.toContain('ACTION NEEDED');
+    log = [];
+    expect(await runExisting(ctx(), io, { force: true, reset: false })).toBe(0);
+    const override = parseYaml(read('.devcontainer/compose-sandcat.yml')) as { services: Record<string, any> };
+    expect(override.services['wg-client'].ports).toEqual(['8000:8000']);
+    expect(read('.devcontainer/compose-sandcat.yml')).toBe(first);
+  });
+
+  it('a generated file edited since: says the first run\'s output is in place and what --force would change', async () => {
+    write('.devcontainer/devcontainer.json', DEVCONTAINER_COMPOSE);
+    write('.devcontainer/docker-compose.yml', COMPOSE(false));
+    write('.devcontainer/Dockerfile', DOCKERFILE);
+    expect(await runExisting(ctx(), io, { force: false, reset: false })).toBe(0);
+    write('.devcontainer/compose-sandcat.yml', read('.devcontainer/compose-sandcat.yml').replace('    restart: unless-stopped\n', '    restart: unless-stopped\n    mem_limit: 2g\n'));
+    log = [];
+    expect(await runExisting(ctx(), io, { force: false, reset: false })).toBe(1);
+    const text = log.join('\n');
+    expect(text).toMatch(/already exists \(an earlier sandcat init --existing, maybe edited since\).*left in place.*--force would make these changes:/);
+    expect(text).toMatch(/\.devcontainer\/compose-sandcat\.yml:\n\s+- mem_limit: 2g/);
+    expect(read('.devcontainer/compose-sandcat.yml')).toContain('mem_limit: 2g');
+  });
+
   it('with docker compose ≥ 2.24 the conflicting keys are removed with !reset (exit 0)', async () => {
     write('.devcontainer/devcontainer.json', DEVCONTAINER_COMPOSE);
     write('.devcontainer/docker-compose.yml', COMPOSE(true, '    hostname: shop\n'));

@@ -1,5 +1,6 @@
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
 import { SandcatError } from '../../errors.js';
 import { composeFilesOf, detectComposeTool, devcontainerCandidates, readDevcontainer, supportsReset, type DevcontainerConfig } from '../compose-files.js';
 import { DEFAULTS } from './catalog.js';
@@ -168,9 +169,19 @@ export async function runExisting(ctx: InitContext, io: ExistingIo, opts: Existi
   const containerRoot = containerPathOf(view, baseDir, ctx.projectDir);
   if (!containerRoot) notes.push(`could not tell where the project is mounted in "${service}"; mount ${devcontainerRel(ctx, dc)} and .sandcat read-only over it yourself, or the agent can edit its own sandbox settings`);
   // Published ports and extra host names belong to the namespace's owner: carry them over to wg-client.
-  const moved = MOVABLE_KEYS.filter((k) => view.config[k] !== undefined);
+  // What an earlier run moved stays, even once the user has deleted it from "${service}" as asked.
+  const previous = previouslyMoved(ours);
+  const movedValues: Partial<Record<(typeof MOVABLE_KEYS)[number], unknown>> = {};
+  for (const k of MOVABLE_KEYS) {
+    const value = mergeMoved(previous?.values[k], view.config[k]);
+    if (value !== undefined) movedValues[k] = value;
+    if (previous?.values[k] !== undefined && view.config[k] === undefined) {
+      notes.push(`kept ${k} ${JSON.stringify(previous.values[k])} on wg-client: the previous ${SANDCAT_COMPOSE} had moved ${k === 'extra_hosts' ? 'them' : 'it'} there from "${previous.from}"; delete ${k === 'extra_hosts' ? 'them' : 'it'} from ${SANDCAT_COMPOSE} if you no longer want ${k === 'extra_hosts' ? 'them' : 'it'}`);
+    }
+  }
+  const moved = MOVABLE_KEYS.filter((k) => movedValues[k] !== undefined);
   const wgClientExtra = moved.length
-    ? `    # Moved from "${service}" by sandcat init --existing: they must live on the namespace's owner.\n${moved.map((k) => `    ${k}: ${JSON.stringify(view.config[k])}\n`).join('')}`
+    ? `    # Moved from "${previous?.from ?? service}" by sandcat init --existing: they must live on the namespace's owner.\n${moved.map((k) => `    ${k}: ${JSON.stringify(movedValues[k])}\n`).join('')}`
     : undefined;
   for (const c of conflicts) if ((MOVABLE_KEYS as readonly string[]).includes(c.key)) c.fix = `delete it from "${service}": ${SANDCAT_COMPOSE} already sets it on wg-client`;
   const resettable = reset ? conflicts.filter((c) => c.key !== 'cap_add' && !c.inDevcontainer) : [];
@@ -199,7 +210,15 @@ export async function runExisting(ctx: InitContext, io: ExistingIo, opts: Existi
   for (const line of outcomeLines(outcomes, (p) => displayPath(p, ctx))) io.log(line);
   const blocked = outcomes.filter((o) => o.file.policy === 'replace' && o.result === 'skipped');
   if (blocked.length > 0) {
-    io.log(`${blocked.map((o) => displayPath(o.file.path, ctx)).join(', ')} already exist${blocked.length === 1 ? 's' : ''} and differ${blocked.length === 1 ? 's' : ''} from what sandcat would write; devcontainer.json was left as it is. Run again with --force to replace ${blocked.length === 1 ? 'it' : 'them'}.`);
+    const one = blocked.length === 1;
+    io.log(
+      `${blocked.map((o) => displayPath(o.file.path, ctx)).join(', ')} already exist${one ? 's' : ''} (an earlier sandcat init --existing, maybe edited since) and differ${one ? 's' : ''} from what sandcat would write now; ${one ? 'it was' : 'they were'} left in place, and so was devcontainer.json. If the sandbox works, nothing needs doing. --force would make these changes:`,
+    );
+    for (const o of blocked) {
+      io.log(`  ${displayPath(o.file.path, ctx)}:`);
+      for (const l of lineChanges(readFileSync(o.file.path, 'utf8'), o.file.content)) io.log(`    ${l}`);
+    }
+    io.log(`Run again with --force to replace ${one ? 'it' : 'them'} (your own edits to ${one ? 'it' : 'them'} would be lost).`);
     return 1;
   }
   if (edit.text !== dc.text) {
@@ -222,6 +241,55 @@ export async function runExisting(ctx: InitContext, io: ExistingIo, opts: Existi
   }
   io.log('Next: sandcat run   (or rebuild the container in your IDE)');
   return 0;
+}
+
+/** The keys an earlier run moved to wg-client (its "Moved from … by sandcat init --existing" block), if any. */
+function previouslyMoved(file: string): { from: string; values: Record<string, unknown> } | undefined {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const marker = /# Moved from "([^"]+)" by sandcat init --existing/.exec(text);
+  if (!marker) return undefined;
+  try {
+    const wg = (parseYaml(text) as { services?: Record<string, Record<string, unknown> | null> } | null)?.services?.['wg-client'] ?? {};
+    const values = Object.fromEntries(MOVABLE_KEYS.filter((k) => wg[k] !== undefined && wg[k] !== null).map((k) => [k, wg[k]]));
+    return { from: marker[1]!, values };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The user's current value, plus what an earlier run moved (lists: both, each once). */
+function mergeMoved(before: unknown, now: unknown): unknown {
+  if (before === undefined) return now;
+  if (now === undefined) return before;
+  if (Array.isArray(before) && Array.isArray(now)) {
+    const seen = new Set<string>();
+    return [...before, ...now].filter((v) => {
+      const key = JSON.stringify(v);
+      if (seen.has(key)) return false;
+      seen.add(key);
+      return true;
+    });
+  }
+  if (before && now && typeof before === 'object' && typeof now === 'object') return { ...(before as object), ...(now as object) };
+  return now;
+}
+
+/** A short description of how `next` differs from `current`, line by line (for what --force would do). */
+export function lineChanges(current: string, next: string, max = 12): string[] {
+  const a = current.split('\n');
+  const b = next.split('\n');
+  const inB = new Set(b);
+  const inA = new Set(a);
+  const removed = a.filter((l) => l.trim() && !inB.has(l)).map((l) => `- ${l.trim()}`);
+  const added = b.filter((l) => l.trim() && !inA.has(l)).map((l) => `+ ${l.trim()}`);
+  const all = [...removed, ...added];
+  if (all.length === 0) return ['(only the order or blank lines differ)'];
+  return all.length > max ? [...all.slice(0, max), `… and ${all.length - max} more line${all.length - max === 1 ? '' : 's'}`] : all;
 }
 
 function where(c: Conflict, ctx: InitContext): string {
