@@ -337,17 +337,32 @@ export function encodeName(name: string): Buffer {
 /** A recursive query for the upstream: RD set, one question, an OPT record advertising 1232 bytes. */
 export function buildQuery(id: number, nameWire: Buffer, qtype: number): Buffer {
   const out = Buffer.allocUnsafe(12 + nameWire.length + 4 + OPT_LENGTH);
-  out.writeUInt16BE(id, 0);
-  out.writeUInt16BE(FLAG_RD, 2);
-  out.writeUInt16BE(1, 4);
-  out.writeUInt32BE(0, 6);
-  out.writeUInt16BE(1, 10);
+  const end = writeHeaderAndQuestion(out, { id, flags: FLAG_RD, answers: 0, additional: 1 }, nameWire, qtype);
+  writeOpt(out, end);
+  return out;
+}
+
+/**
+ * A header for one question (no authority records) and that question (name, type, class IN),
+ * from offset 0. Returns the offset where the question ends.
+ */
+function writeHeaderAndQuestion(
+  out: Buffer,
+  header: { id: number; flags: number; answers: number; additional: number },
+  nameWire: Buffer,
+  qtype: number,
+): number {
+  out.writeUInt16BE(header.id, 0);
+  out.writeUInt16BE(header.flags, 2);
+  out.writeUInt16BE(1, 4); // QDCOUNT
+  out.writeUInt16BE(header.answers, 6);
+  out.writeUInt16BE(0, 8); // NSCOUNT
+  out.writeUInt16BE(header.additional, 10);
   nameWire.copy(out, 12);
-  let p = 12 + nameWire.length;
+  const p = 12 + nameWire.length;
   out.writeUInt16BE(qtype, p);
   out.writeUInt16BE(QCLASS_IN, p + 2);
-  writeOpt(out, p + 4);
-  return out;
+  return p + 4;
 }
 
 /**
@@ -378,27 +393,15 @@ export function isTruncated(resp: Buffer): boolean {
 /** A synthetic answer with no records (SERVFAIL on upstream failure, NODATA for extra_hosts). */
 export function syntheticEmptyAnswer(nameWire: Buffer, qtype: number, rcode: number, now: number, error?: string): DnsAnswer {
   const wire = Buffer.allocUnsafe(12 + nameWire.length + 4);
-  wire.writeUInt32BE(rcode & 0xf, 0); // ID 0, flags carry only the rcode; rewritten per client
-  wire.writeUInt16BE(1, 4);
-  wire.writeUInt32BE(0, 6);
-  wire.writeUInt16BE(0, 10);
-  nameWire.copy(wire, 12);
-  wire.writeUInt16BE(qtype, 12 + nameWire.length);
-  wire.writeUInt16BE(QCLASS_IN, 14 + nameWire.length);
+  // ID 0, flags carry only the rcode; both are rewritten per client.
+  writeHeaderAndQuestion(wire, { id: 0, flags: rcode & 0xf, answers: 0, additional: 0 }, nameWire, qtype);
   return { wire, rcode, ttlOffsets: [], receivedAt: now, cacheTtl: 0, addresses: [], addressTtl: 0, error };
 }
 
 /** A local answer with one A or AAAA record (extra_hosts). */
 export function syntheticAddressAnswer(nameWire: Buffer, qtype: number, rdata: Buffer, address: string, ttl: number, now: number): DnsAnswer {
-  const q = 12 + nameWire.length + 4;
-  const wire = Buffer.allocUnsafe(q + 2 + 10 + rdata.length);
-  wire.writeUInt32BE(0, 0);
-  wire.writeUInt16BE(1, 4);
-  wire.writeUInt16BE(1, 6);
-  wire.writeUInt32BE(0, 8);
-  nameWire.copy(wire, 12);
-  wire.writeUInt16BE(qtype, 12 + nameWire.length);
-  wire.writeUInt16BE(QCLASS_IN, 14 + nameWire.length);
+  const wire = Buffer.allocUnsafe(12 + nameWire.length + 4 + 2 + 10 + rdata.length);
+  const q = writeHeaderAndQuestion(wire, { id: 0, flags: 0, answers: 1, additional: 0 }, nameWire, qtype);
   wire.writeUInt16BE(0xc00c, q); // pointer to the question name
   wire.writeUInt16BE(qtype, q + 2);
   wire.writeUInt16BE(QCLASS_IN, q + 4);
