@@ -107,12 +107,49 @@ export interface ComposeProject {
   /** The user to open shells as (devcontainer.json remoteUser/containerUser), if known. */
   user: string | undefined;
   workspaceFolder: string | undefined;
-  /** The compose project name: for a devcontainer the one VS Code uses; for plain files compose's own. */
+  /**
+   * The compose project every command acts on (see projectNameOf): COMPOSE_PROJECT_NAME when set,
+   * else for a devcontainer the name VS Code uses, for plain files compose's own.
+   */
   projectName: string;
+  /** Where projectName came from, to say so when it is not the project's own. */
+  projectNameFrom: 'COMPOSE_PROJECT_NAME' | 'devcontainer' | 'compose files';
+  /** The project's own name, what projectName would be without COMPOSE_PROJECT_NAME. */
+  ownProjectName: string;
   /** Whether to pass projectName with -p (devcontainers), or let compose name it as it always does. */
   passName: boolean;
   /** The directory whose .sandcat/ is the project settings layer. */
   settingsRoot: string;
+}
+
+/** A compose project name as compose accepts it: lower-case, only [-_a-z0-9]. */
+function normalizeProjectName(name: string): string {
+  return name.toLowerCase().replace(/[^-_a-z0-9]/g, '');
+}
+
+/**
+ * The one place the compose project name is decided, for every command (status, run, proxy,
+ * restart-proxy, compose): COMPOSE_PROJECT_NAME when set, as compose itself and the devcontainer
+ * CLI (VS Code) do, else the project's own name.
+ */
+export function projectNameOf(
+  own: string,
+  from: 'devcontainer' | 'compose files',
+  env: NodeJS.ProcessEnv,
+): Pick<ComposeProject, 'projectName' | 'projectNameFrom' | 'ownProjectName'> {
+  const fromEnv = normalizeProjectName(env.COMPOSE_PROJECT_NAME ?? '');
+  return fromEnv ? { projectName: fromEnv, projectNameFrom: 'COMPOSE_PROJECT_NAME', ownProjectName: own } : { projectName: own, projectNameFrom: from, ownProjectName: own };
+}
+
+/** "name", or "name (from COMPOSE_PROJECT_NAME; this project's own is other)" when the environment chose it. */
+export function describeProjectName(project: Pick<ComposeProject, 'projectName' | 'projectNameFrom' | 'ownProjectName'>): string {
+  if (project.projectNameFrom !== 'COMPOSE_PROJECT_NAME' || project.projectName === project.ownProjectName) return project.projectName;
+  return `${project.projectName} (from COMPOSE_PROJECT_NAME; this project's own is ${project.ownProjectName}: unset COMPOSE_PROJECT_NAME to use it)`;
+}
+
+/** A line for stderr when COMPOSE_PROJECT_NAME sends a command to another compose project than the project's own. */
+export function projectNameNote(project: Pick<ComposeProject, 'projectName' | 'projectNameFrom' | 'ownProjectName'>): string | null {
+  return project.projectNameFrom === 'COMPOSE_PROJECT_NAME' && project.projectName !== project.ownProjectName ? `compose project ${describeProjectName(project)}` : null;
 }
 
 /** `-f/--file` for the commands that drive a running sandbox (status, proxy, run, restart-proxy). */
@@ -158,6 +195,7 @@ export function plainComposeProject(cwd: string, files: readonly string[], env: 
     // No "agent" service: status and proxy still work; run says what compose says.
   }
   const firstDir = dirname(abs[0]!);
+  const own = normalizeProjectName(basename(firstDir));
   return {
     root: resolve(cwd),
     devcontainer: null,
@@ -165,7 +203,7 @@ export function plainComposeProject(cwd: string, files: readonly string[], env: 
     service,
     user,
     workspaceFolder: workdir,
-    projectName: (env.COMPOSE_PROJECT_NAME || basename(firstDir)).toLowerCase().replace(/[^-_a-z0-9]/g, ''),
+    ...projectNameOf(own, 'compose files', env),
     passName: false,
     // docker/compose.yml takes the project layer from ${SANDCAT_PROJECT:-..}/.sandcat, relative to its directory.
     settingsRoot: env.SANDCAT_PROJECT ? resolve(firstDir, env.SANDCAT_PROJECT) : resolve(cwd),
@@ -179,7 +217,7 @@ export function plainComposeProject(cwd: string, files: readonly string[], env: 
  */
 export function findProject(start: string, files: readonly string[] = [], env: NodeJS.ProcessEnv = process.env): ComposeProject {
   if (files.length > 0) return plainComposeProject(start, files, env);
-  const dev = findDevcontainerProject(start);
+  const dev = findDevcontainerProject(start, env);
   if (dev) return dev;
   const plain = PLAIN_COMPOSE_CANDIDATES.map((f) => join(resolve(start), f)).find((f) => existsSync(f));
   if (plain) return plainComposeProject(start, [plain], env);
@@ -188,7 +226,7 @@ export function findProject(start: string, files: readonly string[] = [], env: N
   });
 }
 
-function findDevcontainerProject(start: string): ComposeProject | null {
+function findDevcontainerProject(start: string, env: NodeJS.ProcessEnv): ComposeProject | null {
   let dir = resolve(start);
   for (;;) {
     for (const file of devcontainerCandidates(dir)) {
@@ -200,6 +238,7 @@ function findDevcontainerProject(start: string): ComposeProject | null {
       }
       for (const f of files) if (!existsSync(f)) throw new SandcatError('E_NO_COMPOSE_FILES', `${file} lists ${f}, which does not exist`, { hint: 'fix "dockerComposeFile" or run "sandcat init --force"' });
       const str = (k: string) => (typeof dc.data[k] === 'string' ? (dc.data[k] as string) : undefined);
+      const own = devcontainerProjectName(dir, files[0]!);
       return {
         root: dir,
         devcontainer: dc,
@@ -207,7 +246,7 @@ function findDevcontainerProject(start: string): ComposeProject | null {
         service: str('service') ?? 'agent',
         user: str('remoteUser') ?? str('containerUser'),
         workspaceFolder: str('workspaceFolder'),
-        projectName: devcontainerProjectName(dir, files[0]!),
+        ...projectNameOf(own, 'devcontainer', env),
         passName: true,
         settingsRoot: dir,
       };
@@ -218,9 +257,13 @@ function findDevcontainerProject(start: string): ComposeProject | null {
   }
 }
 
-/** Full argv for compose on this project. COMPOSE_PROJECT_NAME, when set, wins as it does for the IDE. */
-export function composeArgv(tool: ComposeTool, project: ComposeProject, args: readonly string[], env: NodeJS.ProcessEnv = process.env): string[] {
-  const name = env.COMPOSE_PROJECT_NAME || !project.passName ? [] : ['-p', project.projectName];
+/**
+ * Full argv for compose on this project, always on project.projectName (COMPOSE_PROJECT_NAME was
+ * already taken into account by findProject): devcontainers pass it with -p; for plain files compose
+ * arrives at the same name itself (COMPOSE_PROJECT_NAME, else the first file's directory).
+ */
+export function composeArgv(tool: ComposeTool, project: ComposeProject, args: readonly string[]): string[] {
+  const name = project.passName ? ['-p', project.projectName] : [];
   return [...tool.argv, ...name, ...project.files.flatMap((f) => ['-f', f]), ...args];
 }
 

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { parseFlags } from '../../src/cli/args.js';
-import { COMPOSE_FILE_FLAG, composeArgv, devcontainerProjectName, findProject, supportsReset } from '../../src/cli/compose-files.js';
+import { COMPOSE_FILE_FLAG, composeArgv, describeProjectName, devcontainerProjectName, findProject, supportsReset } from '../../src/cli/compose-files.js';
 import { sandcatServices } from '../../src/cli/init/templates/compose-sandcat.js';
 
 const root = mkdtempSync(join(tmpdir(), 'h6-compose-'));
@@ -37,10 +37,17 @@ describe('findProject', () => {
     expect(p.files).toEqual([join(proj, '.devcontainer', 'compose-sandcat.yml'), join(proj, '.devcontainer', 'compose-agent.yml')]);
     expect([p.service, p.user, p.workspaceFolder, p.projectName]).toEqual(['agent', 'vscode', '/workspaces/demo', 'demo_devcontainer']);
   });
-  it('builds argv for v1 and v2; COMPOSE_PROJECT_NAME wins like it does for the IDE', () => {
-    const p = findProject(proj);
-    expect(composeArgv({ argv: ['docker-compose'], kind: 'v1', version: '1.29.2' }, p, ['ps'], {})).toEqual(['docker-compose', '-p', 'demo_devcontainer', '-f', p.files[0], '-f', p.files[1], 'ps']);
-    expect(composeArgv({ argv: ['docker', 'compose'], kind: 'v2', version: '2.29.0' }, p, ['up', '-d'], { COMPOSE_PROJECT_NAME: 'x' }).slice(0, 3)).toEqual(['docker', 'compose', '-f']);
+  it('builds argv for v1 and v2; COMPOSE_PROJECT_NAME wins like it does for the IDE, decided once in findProject', () => {
+    const p = findProject(proj, [], {});
+    expect(composeArgv({ argv: ['docker-compose'], kind: 'v1', version: '1.29.2' }, p, ['ps'])).toEqual(['docker-compose', '-p', 'demo_devcontainer', '-f', p.files[0], '-f', p.files[1], 'ps']);
+    expect(describeProjectName(p)).toBe('demo_devcontainer');
+    const x = findProject(proj, [], { COMPOSE_PROJECT_NAME: 'Other.Stack' });
+    expect([x.projectName, x.projectNameFrom, x.ownProjectName]).toEqual(['otherstack', 'COMPOSE_PROJECT_NAME', 'demo_devcontainer']);
+    // What is shown is what compose is told: -p with the same name, never the environment behind its back.
+    expect(composeArgv({ argv: ['docker', 'compose'], kind: 'v2', version: '2.29.0' }, x, ['up', '-d']).slice(0, 4)).toEqual(['docker', 'compose', '-p', 'otherstack']);
+    expect(describeProjectName(x)).toBe("otherstack (from COMPOSE_PROJECT_NAME; this project's own is demo_devcontainer: unset COMPOSE_PROJECT_NAME to use it)");
+    expect(findProject(proj, [], { COMPOSE_PROJECT_NAME: 'demo_devcontainer' }).projectNameFrom).toBe('COMPOSE_PROJECT_NAME');
+    expect(describeProjectName(findProject(proj, [], { COMPOSE_PROJECT_NAME: 'demo_devcontainer' }))).toBe('demo_devcontainer');
   });
   it('says what to do when there is no project, or no compose file', () => {
     const hint = (f: () => unknown) => {
@@ -63,7 +70,7 @@ describe('findProject', () => {
     expect(p.files).toEqual([join(repo, 'docker', 'compose.yml')]);
     expect([p.service, p.user, p.workspaceFolder, p.projectName, p.settingsRoot]).toEqual(['agent', 'agent', '/workspace', 'docker', repo]);
     // No -p: the CLI sees the containers "docker compose -f docker/compose.yml up" created.
-    expect(composeArgv({ argv: ['docker-compose'], kind: 'v1', version: '1.29.2' }, p, ['ps'], {})).toEqual(['docker-compose', '-f', join(repo, 'docker', 'compose.yml'), 'ps']);
+    expect(composeArgv({ argv: ['docker-compose'], kind: 'v1', version: '1.29.2' }, p, ['ps'])).toEqual(['docker-compose', '-f', join(repo, 'docker', 'compose.yml'), 'ps']);
     // SANDCAT_PROJECT moves the project layer, relative to the compose file as compose resolves it.
     expect(findProject(repo, [], { SANDCAT_PROJECT: '../examples' }).settingsRoot).toBe(join(repo, 'examples'));
   });

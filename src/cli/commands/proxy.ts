@@ -3,7 +3,7 @@ import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { formatError } from '../../errors.js';
 import { flagHelp, parseFlags, type FlagSpec } from '../args.js';
-import { composeArgv, COMPOSE_FILE_FLAG, detectComposeTool, findProject } from '../compose-files.js';
+import { composeArgv, COMPOSE_FILE_FLAG, detectComposeTool, findProject, projectNameNote } from '../compose-files.js';
 import { compileFilter, renderLine, wantColor, type RenderOptions } from '../proxy-log.js';
 
 const flags = {
@@ -53,6 +53,8 @@ export async function run(args: string[]): Promise<number> {
     }
     const project = findProject(process.cwd(), values.file);
     const tool = detectComposeTool();
+    const note = projectNameNote(project);
+    if (note) process.stderr.write(`sandcat proxy: ${note}\n`);
     const argv = composeArgv(tool, project, ['logs', '--no-color', `--tail=${tail}`, ...(values.once ? [] : ['-f']), 'proxy']);
     const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], cwd: project.root });
     // Ctrl+C reaches compose too (same process group); stop quietly once it has gone.

@@ -1,6 +1,7 @@
+import { execFile } from 'node:child_process';
 import { formatError } from '../../errors.js';
 import { flagHelp, parseFlags } from '../args.js';
-import { captureCompose, COMPOSE_FILE_FLAG, detectComposeTool, findProject } from '../compose-files.js';
+import { captureCompose, COMPOSE_FILE_FLAG, describeProjectName, detectComposeTool, findProject } from '../compose-files.js';
 
 const flags = { file: COMPOSE_FILE_FLAG };
 
@@ -15,23 +16,37 @@ options:
 ${flagHelp(flags)}
 `;
 
+/** "name (id)" of a container, or its short id when docker cannot say. */
+function containerName(id: string): Promise<string> {
+  const short = id.slice(0, 12);
+  return new Promise((done) => {
+    execFile('docker', ['inspect', '--format', '{{.Name}}', id], { timeout: 10_000 }, (err, stdout) => {
+      const n = String(stdout ?? '').trim().replace(/^\//, '');
+      done(!err && n ? `${n}, ${short}` : short);
+    });
+  });
+}
+
 export async function run(args: string[]): Promise<number> {
   try {
     const { values, positionals } = parseFlags(flags, args);
     if (positionals.length > 0) throw new Error(`unexpected argument "${positionals[0]}"`);
     const project = findProject(process.cwd(), values.file);
     const tool = detectComposeTool();
+    const name = describeProjectName(project);
     const ps = await captureCompose(tool, project, ['ps', '-q', 'proxy']);
-    if (ps.code !== 0 || ps.stdout.trim() === '') {
-      process.stderr.write('sandcat restart-proxy: the proxy is not running; "sandcat run" starts it (it reads the settings at start)\n');
+    const id = ps.stdout.trim().split('\n')[0] ?? '';
+    if (ps.code !== 0 || id === '') {
+      process.stderr.write(`sandcat restart-proxy: the proxy of compose project ${name} is not running; "sandcat run" starts it (it reads the settings at start)\n`);
       return 1;
     }
     const r = await captureCompose(tool, project, ['kill', '-s', 'SIGHUP', 'proxy']);
     if (r.code !== 0) {
-      process.stderr.write(`sandcat restart-proxy: compose kill failed:\n${r.stderr}`);
+      process.stderr.write(`sandcat restart-proxy: compose kill failed (compose project ${name}):\n${r.stderr}`);
       return 1;
     }
-    process.stdout.write('Asked the proxy to reload its settings. "sandcat status" shows the rules it loaded.\n');
+    const container = await containerName(id);
+    process.stdout.write(`Sent SIGHUP to the proxy (container ${container}, compose project ${name}): it reloads its settings. "sandcat status" shows the rules it loaded.\n`);
     return 0;
   } catch (err) {
     process.stderr.write(`sandcat restart-proxy: ${formatError(err)}\n`);

@@ -46,7 +46,7 @@ async function missingImages(tool: ComposeTool, project: ComposeProject): Promis
   if (r.code !== 0) return [];
   let images: string[];
   try {
-    images = builtImages(parseYaml(r.stdout), tool, process.env.COMPOSE_PROJECT_NAME || project.projectName);
+    images = builtImages(parseYaml(r.stdout), tool, project.projectName);
   } catch {
     return [];
   }

@@ -4,7 +4,7 @@ import { promisify } from 'node:util';
 import { formatError } from '../../errors.js';
 import { loadSettings, type Settings } from '../../settings/index.js';
 import { flagHelp, parseFlags, type FlagSpec } from '../args.js';
-import { captureCompose, COMPOSE_FILE_FLAG, detectComposeTool, findProject, type ComposeProject, type ComposeTool } from '../compose-files.js';
+import { captureCompose, COMPOSE_FILE_FLAG, describeProjectName, detectComposeTool, findProject, type ComposeProject, type ComposeTool } from '../compose-files.js';
 import { groupRepeats, type DenialGroup } from '../denial-groups.js';
 import { settingsWarnings } from '../settings-warnings.js';
 import { compileFilter, isDenied, parseLogLine, formatEvent, wantColor, type LogEvent } from '../proxy-log.js';
@@ -113,7 +113,7 @@ export async function run(args: string[]): Promise<number> {
     const tool = detectComposeTool();
     const out = (s: string) => process.stdout.write(s + '\n');
     const show = (f: string) => (f.startsWith(`${project.root}/`) ? relative(project.root, f) : f.replace(process.env.HOME ?? '\0', '~'));
-    out(`project  ${project.root} (compose project ${project.projectName}; ${tool.argv.join(' ')} ${tool.version})`);
+    out(`project  ${project.root} (compose project ${describeProjectName(project)}; ${tool.argv.join(' ')} ${tool.version})`);
 
     const states = await Promise.all(['proxy', 'wg-client', project.service].map((s) => containerState(tool, project, s)));
     for (const s of states) out(`${s.service.padEnd(8)} ${s.state}`);
