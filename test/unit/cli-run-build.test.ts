@@ -68,7 +68,10 @@ describe('sandcat run and image builds', () => {
     }
   });
   it('a good build, then up -d; --build always builds first', () => {
-    expect(run(['-d'], { BUILD_OK: '1' }).calls).toEqual(['config', 'build', 'up -d']);
+    const r = run(['-d'], { BUILD_OK: '1' });
+    expect(r.calls).toEqual(['config', 'build', 'up -d']);
+    // -d ends with what was started and what to do next.
+    expect(r.stdout).toMatch(/sandcat run: started \(compose project h10-run-\w+\); "sandcat run" opens a shell/);
     expect(run(['--build', '-d'], { BUILD_OK: '1' }).calls).toEqual(['build', 'up -d']);
   });
   it('builtImages: the image tag, else compose\'s own name (v1 "_", v2 "-"); pulled images are not built', () => {

@@ -4,7 +4,7 @@ import { parse as parseYaml } from 'yaml';
 import { formatError, SandcatError } from '../../errors.js';
 import { flagHelp, parseFlags, type FlagSpec } from '../args.js';
 import { buildFailureHint, builtServiceInfo } from '../build-failure.js';
-import { captureCompose, COMPOSE_FILE_FLAG, detectComposeTool, findProject, runCompose, teeCompose, type ComposeProject, type ComposeTool } from '../compose-files.js';
+import { captureCompose, COMPOSE_FILE_FLAG, describeProjectName, detectComposeTool, findProject, runCompose, teeCompose, type ComposeProject, type ComposeTool } from '../compose-files.js';
 import { readService } from '../init/existing-compose.js';
 import { homeDir, userSettingsFile } from '../init/context.js';
 
@@ -97,7 +97,10 @@ export async function run(args: string[]): Promise<number> {
       process.stderr.write(`sandcat run: starting the containers failed (exit ${up}); "sandcat status" and "sandcat compose logs" show why\n`);
       return up;
     }
-    if (values.detach) return 0;
+    if (values.detach) {
+      process.stdout.write(`sandcat run: started (compose project ${describeProjectName(project)}); "sandcat run" opens a shell, "sandcat status" shows its health, "sandcat compose down" stops it\n`);
+      return 0;
+    }
     const user = project.user ? ['-u', project.user] : [];
     const workdir = project.workspaceFolder ? ['-w', project.workspaceFolder] : [];
     const tty = process.stdin.isTTY ? [] : ['-T'];
