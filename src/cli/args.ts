@@ -26,7 +26,7 @@ export function parseFlags<T extends Record<string, FlagSpec>>(specs: T, args: s
   try {
     parsed = parseArgs({ args, options, allowPositionals: true, strict: true });
   } catch (err) {
-    throw new SandcatError('E_USAGE', (err as Error).message, { hint: 'run with --help to see the options' });
+    throw usageError(err as Error & { code?: string });
   }
   const values: Record<string, unknown> = {};
   for (const [name, spec] of Object.entries(specs)) {
@@ -39,6 +39,19 @@ export function parseFlags<T extends Record<string, FlagSpec>>(specs: T, args: s
     values[name] = v;
   }
   return { values: values as FlagValues<T>, positionals: parsed.positionals };
+}
+
+/**
+ * parseArgs' own text for an unknown option ends with an unbalanced quote ("as in '-- \"--x\"") and
+ * reads as if a positional were meant; say it plainly, with the `--` escape as a hint.
+ */
+export function usageError(err: Error & { code?: string }): SandcatError {
+  const unknown = err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ? /Unknown option '([^']*)'/.exec(err.message) : null;
+  if (unknown) {
+    const opt = unknown[1]!;
+    return new SandcatError('E_USAGE', `unknown option ${opt}`, { hint: `run with --help to see the options (to pass an argument that starts with "-", put it after "--": -- ${opt})` });
+  }
+  return new SandcatError('E_USAGE', err.message, { hint: 'run with --help to see the options' });
 }
 
 export function flagHelp(specs: Record<string, FlagSpec>): string {

@@ -1,6 +1,6 @@
 /** Every short flag a command accepts is shown in its --help options, next to its long name. */
 import { describe, expect, it } from 'vitest';
-import { flagHelp } from '../../src/cli/args.js';
+import { flagHelp, parseFlags } from '../../src/cli/args.js';
 import * as check from '../../src/cli/commands/check.js';
 import * as proxy from '../../src/cli/commands/proxy.js';
 import * as run from '../../src/cli/commands/run.js';
@@ -21,5 +21,21 @@ describe('--help shows short flags', () => {
   it('flagHelp: short, long, value and repeatable marks', () => {
     expect(flagHelp({ header: { type: 'string', short: 'H', multiple: true, help: 'h' } })).toMatch(/^ {2}-H, --header <value>… +h$/);
     expect(flagHelp({ once: { type: 'boolean', help: 'o' } })).toMatch(/^ {2}--once +o$/);
+  });
+});
+
+describe('unknown options', () => {
+  it('are named plainly, and the "--" escape in the hint has balanced quotes', () => {
+    for (const opt of ['--bogus', '-x']) {
+      let err: { message: string; hint?: string } | undefined;
+      try {
+        parseFlags({ once: { type: 'boolean', help: 'o' } }, [opt]);
+      } catch (e) {
+        err = e as typeof err;
+      }
+      expect(err?.message).toBe(`unknown option ${opt}`);
+      expect(err?.hint).toBe(`run with --help to see the options (to pass an argument that starts with "-", put it after "--": -- ${opt})`);
+      for (const q of ["'", '"']) expect(((err?.message ?? '') + (err?.hint ?? '')).split(q).length % 2, `balanced ${q}`).toBe(1);
+    }
   });
 });
