@@ -34,6 +34,6 @@ describe('daemon options', () => {
     [['--wg-endpoint', 'proxy'], /host:port/],
     [['--tunnel-ipv4', 'fd00::1/64'], /must be an IPv4/],
     [['--idle-timeout', 'soon'], /positive number/],
-    [['--bogus'], /Unknown option/],
+    [['--bogus'], /unknown option --bogus/],
   ])('%j is refused', (args, msg) => expect(() => parseDaemonOptions(args, {})).toThrow(msg));
 });
