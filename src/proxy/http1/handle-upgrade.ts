@@ -8,10 +8,10 @@ import { BLOCKED_HEADER, ERROR_HEADER, secretBlockedText, upstreamFailureText } 
 import { decideRequest, newLog, type RequestLog } from '../http/prepare.js';
 import { checkHostHeaders, hostValue, withHost } from '../http/request-host.js';
 import { planResponse } from '../http/response-headers.js';
+import { watchUpgradeRequest } from '../http/upgrade-request.js';
 import { WebSocketServerScrub } from '../http/websocket-scrub.js';
 import type { ProxyRuntime } from '../runtime.js';
 import type { ConnectionContext } from '../types.js';
-import { classifyUpstreamError } from '../upstream/failure.js';
 
 /** Write a complete HTTP/1.1 response on a raw socket (upgrade requests have no ServerResponse). */
 export function writeRawResponse(socket: Duplex, status: number, headers: readonly string[], body?: string): void {
@@ -96,21 +96,13 @@ export function handleHttp1Upgrade(rt: ProxyRuntime, conn: ConnectionContext, re
   log.substituted = sub.substituted;
 
   const upReq = rt.upstream.request1(target, method, sub.url, sub.headers);
-  let settled = false;
-  const clientGone = () => {
-    if (!settled) upReq.destroy();
-  };
-  socket.once('close', clientGone);
-  upReq.on('error', (err) => {
-    if (settled) return;
-    settled = true;
-    const f = classifyUpstreamError(err, host, conn.dest.port);
+  const settle = watchUpgradeRequest(upReq, socket, host, conn.dest.port, (f) => {
     if (socket.writable) writeRawResponse(socket, f.status, [ERROR_HEADER, '1'], upstreamFailureText(method, host, f.message));
     done(f.status, { error: f.kind });
   });
   upReq.on('response', (upRes) => {
     // The upstream declined the upgrade: relay its plain response and close.
-    settled = true;
+    settle();
     const status = upRes.statusCode ?? 502;
     const plan = planResponse(upRes.rawHeaders, status, method, snap.vault);
     if (!plan.ok) {
@@ -126,8 +118,7 @@ export function handleHttp1Upgrade(rt: ProxyRuntime, conn: ConnectionContext, re
     done(status);
   });
   upReq.on('upgrade', (upRes, upSocket, upHead) => {
-    settled = true;
-    socket.off('close', clientGone);
+    settle();
     // Hop-by-hop headers are dropped by the plan; a 101 needs Connection/Upgrade back.
     // Other upgraded protocols (Docker's attach, SPDY, custom streams) are byte streams: scrubbed
     // as a streamed body, so an upstream cannot echo a substituted value back after its 101.

@@ -7,12 +7,12 @@ import { hostValue } from '../http/request-host.js';
 import { substituteRequestHead } from '../../secrets/index.js';
 import { BLOCKED_HEADER, ERROR_HEADER, secretBlockedText, upstreamFailureText } from '../http/messages.js';
 import { planResponse } from '../http/response-headers.js';
+import { watchUpgradeRequest } from '../http/upgrade-request.js';
 import type { RequestLog } from '../http/prepare.js';
 import { relayDuplex, webSocketServerScrub, withoutWebSocketExtensions } from '../http1/handle-upgrade.js';
 import type { ProxyRuntime } from '../runtime.js';
 import type { ConnectionContext } from '../types.js';
 import type { UpstreamTarget } from '../upstream/clients.js';
-import { classifyUpstreamError } from '../upstream/failure.js';
 import { flattenHeaders, respondText, respondUpstreamHead } from './handle-stream.js';
 
 const WS_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
@@ -48,19 +48,12 @@ export function handleExtendedConnect(
   const h1 = [...sub.headers, 'host', authority, 'connection', 'Upgrade', 'upgrade', 'websocket', 'sec-websocket-key', key];
   if (!sub.headers.includes('sec-websocket-version')) h1.push('sec-websocket-version', '13');
   const up = rt.upstream.request1(target, 'GET', sub.url, h1);
-  let settled = false;
-  stream.once('close', () => {
-    if (!settled) up.destroy();
-  });
-  up.on('error', (err) => {
-    if (settled) return;
-    settled = true;
-    const f = classifyUpstreamError(err, target.host, target.port);
+  const settle = watchUpgradeRequest(up, stream, target.host, target.port, (f) => {
     respondText(stream, f.status, upstreamFailureText(method, target.host, f.message), ERROR_HEADER);
     done(f.status, { error: f.kind });
   });
   up.on('response', (res) => {
-    settled = true;
+    settle();
     const status = res.statusCode ?? 502;
     const plan = planResponse(res.rawHeaders, status, 'GET', snap.vault, { lowerCase: true });
     if (!plan.ok) {
@@ -80,7 +73,7 @@ export function handleExtendedConnect(
     done(status);
   });
   up.on('upgrade', (res, socket, upHead) => {
-    settled = true;
+    settle();
     const expected = createHash('sha1').update(key + WS_GUID).digest('base64');
     if (res.headers['sec-websocket-accept'] !== expected) {
       socket.destroy();
