@@ -178,7 +178,7 @@ export async function startDaemon(o: DaemonOptions, logger: Logger): Promise<Run
         writeFileAtomic(join(o.publicDir, ENV_FILE), envText, 0o644);
         const { summary, message } = summarize(current);
         const change = describeSettingsChange(previous, next);
-        logger.info({ event: 'reload', ...summary, change: change.summary }, `settings reloaded: ${message} (what changed: ${change.summary})`);
+        logger.info({ event: 'reload', ...summary, change: change.summary }, `settings reloaded: ${message} (${change.any ? `what changed: ${change.summary}` : 'nothing changed'})`);
         return true;
       } catch (err) {
         logger.error({ event: 'reload-failed', err: formatError(err) }, `settings reload failed, keeping the previous policy: ${formatError(err)}`);

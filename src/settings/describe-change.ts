@@ -1,7 +1,7 @@
 import type { SecretDefinition, Settings } from './model.js';
 
 export interface SettingsChange {
-  /** One line for the reload log: rule count and secret names. Names only, never values. */
+  /** One line for the reload log: only what changed (rule counts, secret names), or "nothing changed". Names only, never values. */
   summary: string;
   rules: { before: number; after: number; changed: boolean };
   secrets: { names: string[]; added: string[]; removed: string[]; changed: string[] };
@@ -18,7 +18,7 @@ function sameSecret(a: SecretDefinition, b: SecretDefinition): boolean {
 
 const ruleKey = (s: Settings) => JSON.stringify(s.rules.map((r) => [r.layer, r.index, r.action, r.host, r.method, r.port, r.intercept]));
 
-/** What a reload changed, for the log line: `rules 5 → 6; secrets GITHUB_TOKEN, NPM_TOKEN (added NPM_TOKEN)`. */
+/** What a reload changed, for the log line: `rules 5 → 6; secrets added NPM_TOKEN`, or `nothing changed`. */
 export function describeSettingsChange(before: Settings, after: Settings): SettingsChange {
   const names = Object.keys(after.secrets).sort();
   const added = names.filter((n) => !(n in before.secrets));
@@ -37,15 +37,18 @@ export function describeSettingsChange(before: Settings, after: Settings): Setti
     .filter(([, a, b]) => JSON.stringify(a) !== JSON.stringify(b))
     .map(([k]) => k);
 
-  const parts = [`rules ${before.rules.length} → ${after.rules.length}${rulesChanged ? '' : ' (unchanged)'}`];
+  // Only what changed: a secret is named when it was added, removed, or its value, hosts or
+  // placeholder differ, never merely for being there.
+  const parts: string[] = [];
+  if (rulesChanged) parts.push(`rules ${before.rules.length} → ${after.rules.length}${before.rules.length === after.rules.length ? ' (edited)' : ''}`);
   const delta = [added.length ? `added ${added.join(', ')}` : '', removed.length ? `removed ${removed.join(', ')}` : '', changed.length ? `changed ${changed.join(', ')}` : ''].filter(Boolean);
-  parts.push(`secrets ${names.length ? names.join(', ') : '(none)'}${delta.length ? ` (${delta.join('; ')})` : ''}`);
+  if (delta.length) parts.push(`secrets ${delta.join(', ')}`);
   if (envChanged.length) parts.push(`env changed ${envChanged.join(', ')}`);
   if (otherChanged.length) parts.push(`${otherChanged.join(', ')} changed`);
   if (before.configured !== after.configured) parts.push(after.configured ? 'settings found' : 'no settings file left: everything is denied');
   const any = rulesChanged || added.length + removed.length + changed.length + envChanged.length + otherChanged.length > 0 || before.configured !== after.configured;
   return {
-    summary: parts.join('; '),
+    summary: any ? parts.join('; ') : 'nothing changed',
     rules: { before: before.rules.length, after: after.rules.length, changed: rulesChanged },
     secrets: { names, added, removed, changed },
     env: { changed: envChanged },

@@ -19,7 +19,7 @@ describe('describeSettingsChange', () => {
 
   it('gives rule counts and secret names, with what was added, removed and changed', () => {
     const c = describeSettingsChange(before, after);
-    expect(c.summary).toBe('rules 1 → 2; secrets EDIT, KEEP, NEW (added NEW; removed GONE; changed EDIT); env changed A, B; dns_servers changed');
+    expect(c.summary).toBe('rules 1 → 2; secrets added NEW, removed GONE, changed EDIT; env changed A, B; dns_servers changed');
     expect(c.secrets).toEqual({ names: ['EDIT', 'KEEP', 'NEW'], added: ['NEW'], removed: ['GONE'], changed: ['EDIT'] });
     expect(c.any).toBe(true);
   });
@@ -36,13 +36,23 @@ describe('describeSettingsChange', () => {
       network: [{ action: 'allow', host: 'a.example' }],
     }))));
     expect(c.any).toBe(false);
-    expect(c.summary).toBe('rules 1 → 1 (unchanged); secrets EDIT, GONE, KEEP');
+    expect(c.summary).toBe('nothing changed');
+  });
+
+  it('names a secret only when it changed (value or hosts), and leaves out unchanged rules', () => {
+    const base = { secrets: { GITHUB_TOKEN: { value: 'ghp-111', hosts: ['github.com'] }, NPM_TOKEN: { value: 'npm-222', hosts: ['registry.npmjs.org'] } }, network: [{ action: 'allow', host: 'a' }] };
+    expect(describeSettingsChange(settings(base), settings(base)).summary).toBe('nothing changed');
+    const hosts = describeSettingsChange(settings(base), settings({ ...base, secrets: { ...base.secrets, NPM_TOKEN: { value: 'npm-222', hosts: ['npm.example'] } } }));
+    expect(hosts.summary).toBe('secrets changed NPM_TOKEN');
+    const env = describeSettingsChange(settings(base), settings({ ...base, env: { X: '1' } }));
+    expect(env.summary).toBe('env changed X');
+    expect(env.summary).not.toContain('GITHUB_TOKEN');
   });
 
   it('notices a rule edited in place (same count)', () => {
     const c = describeSettingsChange(settings({ network: [{ action: 'allow', host: 'a' }] }), settings({ network: [{ action: 'deny', host: 'a' }] }));
     expect(c.rules).toEqual({ before: 1, after: 1, changed: true });
-    expect(c.summary).toBe('rules 1 → 1; secrets (none)');
+    expect(c.summary).toBe('rules 1 → 1 (edited)');
   });
 
   it('says when the last settings file went away', () => {
