@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { compilePolicy, decide } from '../../src/policy/index.js';
 import { parseAuthority, pathForLog } from '../../src/proxy/http/authority.js';
 import { stripHopByHop } from '../../src/proxy/http/hop-by-hop.js';
-import { policyDeniedText, secretBlockedText } from '../../src/proxy/http/messages.js';
+import { policyDeniedText, secretBlockedText, uncheckableBodyText } from '../../src/proxy/http/messages.js';
+import { leakMessage } from '../../src/secrets/request.js';
 import { classifyUpstreamError, UpstreamTimeoutError } from '../../src/proxy/upstream/failure.js';
 
 describe('403 text', () => {
@@ -35,6 +36,13 @@ describe('403 text', () => {
 
   it('wraps a secret refusal with the request line', () => {
     expect(secretBlockedText('GET', 'x.test', 'detail')).toMatch(/^Blocked by sandcat secret policy: GET x\.test\ndetail\n/);
+  });
+
+  it('says "sandcat" once: the secrets layer\'s "sandcat: blocked:" prefix is dropped under the request line', () => {
+    const text = secretBlockedText('POST', 'evil.test', leakMessage('GITHUB_TOKEN', 'evil.test'));
+    expect(text).toMatch(/^Blocked by sandcat secret policy: POST evil\.test\nThis request carries the placeholder for secret GITHUB_TOKEN, /);
+    expect(text).not.toContain('sandcat: blocked');
+    expect(uncheckableBodyText('POST', 'x.test', 'sandcat: blocked: the request body is encoded with "zstd"')).toBe('Blocked by sandcat: POST x.test\nThe request body is encoded with "zstd"\n');
   });
 });
 
