@@ -25,6 +25,16 @@ export function planResponse(rawHeaders: readonly string[], status: number, meth
 }
 
 /**
+ * Relay a planned response body with `.pipe()`: through the plan's transforms (none when there is
+ * nothing to scrub) into `dest`. For bodies whose connection closes after them (a declined upgrade).
+ */
+export function pipeThroughTransforms(body: NodeJS.ReadableStream, transforms: readonly Transform[], dest: NodeJS.WritableStream): void {
+  let out = body;
+  for (const t of transforms) out = out.pipe(t);
+  out.pipe(dest);
+}
+
+/**
  * Rewrite Accept-Encoding in a flat header list (in place on a copy) when responses may need
  * scrubbing, so upstreams only pick codings the proxy can decode.
  */

@@ -7,7 +7,7 @@ import { stripHopByHop } from '../http/hop-by-hop.js';
 import { BLOCKED_HEADER, ERROR_HEADER, secretBlockedText, upstreamFailureText } from '../http/messages.js';
 import { decideRequest, newLog, type RequestLog } from '../http/prepare.js';
 import { checkHostHeaders, hostValue, withHost } from '../http/request-host.js';
-import { planResponse } from '../http/response-headers.js';
+import { pipeThroughTransforms, planResponse } from '../http/response-headers.js';
 import { watchUpgradeRequest } from '../http/upgrade-request.js';
 import { WebSocketServerScrub } from '../http/websocket-scrub.js';
 import type { ProxyRuntime } from '../runtime.js';
@@ -112,9 +112,7 @@ export function handleHttp1Upgrade(rt: ProxyRuntime, conn: ConnectionContext, re
     }
     const filtered = plan.headers.filter((_, i, all) => all[i - (i % 2)]!.toLowerCase() !== 'content-length');
     writeRawResponse(socket, status, [...filtered, 'connection', 'close']);
-    let body: NodeJS.ReadableStream = upRes;
-    for (const t of plan.transforms) body = body.pipe(t);
-    body.pipe(socket);
+    pipeThroughTransforms(upRes, plan.transforms, socket);
     done(status);
   });
   upReq.on('upgrade', (upRes, upSocket, upHead) => {

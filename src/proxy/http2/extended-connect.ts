@@ -6,7 +6,7 @@ import { stripHopByHop } from '../http/hop-by-hop.js';
 import { hostValue } from '../http/request-host.js';
 import { substituteRequestHead } from '../../secrets/index.js';
 import { BLOCKED_HEADER, ERROR_HEADER, secretBlockedText, upstreamFailureText } from '../http/messages.js';
-import { planResponse } from '../http/response-headers.js';
+import { pipeThroughTransforms, planResponse } from '../http/response-headers.js';
 import { watchUpgradeRequest } from '../http/upgrade-request.js';
 import type { RequestLog } from '../http/prepare.js';
 import { relayDuplex, webSocketServerScrub, withoutWebSocketExtensions } from '../http1/handle-upgrade.js';
@@ -67,9 +67,7 @@ export function handleExtendedConnect(
       respondText(stream, 502, upstreamFailureText(method, target.host, unsendable), ERROR_HEADER);
       return done(502, { error: 'protocol' });
     }
-    let body: NodeJS.ReadableStream = res;
-    for (const t of plan.transforms) body = body.pipe(t);
-    body.pipe(stream);
+    pipeThroughTransforms(res, plan.transforms, stream);
     done(status);
   });
   up.on('upgrade', (res, socket, upHead) => {
