@@ -2,9 +2,9 @@
  * Shared helpers for the red-team lab tests (test/lab/attacks*.test.ts): a raw client in the agent
  * namespace (attacks-client.py), the daemon's pid and memory, and a liveness check.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { onLines, stopChild, waitFor, type Lab } from './lib/index.js';
+import { onLines, runningProcesses, stopChild, waitFor, type Lab } from './lib/index.js';
 
 const HERE = import.meta.dirname;
 export const CLIENT = join(HERE, 'attacks-client.py');
@@ -85,15 +85,8 @@ export function statusesOf(data: string): number[] {
 
 /** The lab daemon's pid, found by its unique settings path (the lab does not expose it). */
 export function daemonPid(lab: Lab): number {
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    let argv: string[];
-    try {
-      argv = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
-    } catch {
-      continue;
-    }
-    if (argv.includes('daemon') && argv.includes(lab.dirs.userSettings) && argv.some((a) => a.endsWith('bin/sandcat'))) return Number(entry);
+  for (const { pid, argv } of runningProcesses()) {
+    if (argv.includes('daemon') && argv.includes(lab.dirs.userSettings) && argv.some((a) => a.endsWith('bin/sandcat'))) return pid;
   }
   throw new Error('the lab daemon is not running');
 }

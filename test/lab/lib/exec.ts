@@ -1,6 +1,6 @@
 /** Running commands in (and spawning long-lived processes into) network namespaces, for the lab. */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 
 export interface ExecResult {
   stdout: string;
@@ -85,5 +85,19 @@ export async function waitFor<T>(what: string, check: () => T | Promise<T>, time
     if (v) return v as NonNullable<T>;
     if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await sleep(everyMs);
+  }
+}
+
+/** Every running process with its argv, read from /proc (one that exits while being read is skipped). */
+export function* runningProcesses(): Generator<{ pid: number; argv: string[] }> {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let argv: string[];
+    try {
+      argv = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+    } catch {
+      continue;
+    }
+    yield { pid: Number(entry), argv };
   }
 }

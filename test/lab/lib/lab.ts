@@ -64,7 +64,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ChildProcess } from 'node:child_process';
 import { captureTableName } from '../../../src/wg/capture-plan.js';
-import { execIn, mustExec, onLines, spawnIn, stopChild, waitFor, type ExecOptions, type ExecResult } from './exec.js';
+import { execIn, mustExec, onLines, runningProcesses, spawnIn, stopChild, waitFor, type ExecOptions, type ExecResult } from './exec.js';
 import { mintTestPki, type TestPki } from './test-ca.js';
 import { parseWgQuick, toWgSetconf } from './wg-quick.js';
 
@@ -221,18 +221,11 @@ function pidAlive(pid: number): boolean {
 
 /** Kill any wireguard-go serving exactly `name` (found through /proc; killed by pid). */
 function killWireguardGo(name: string): void {
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    let argv: string[];
-    try {
-      argv = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
-    } catch {
-      continue;
-    }
+  for (const { pid, argv } of runningProcesses()) {
     const i = argv.findIndex((a) => a.endsWith('wireguard-go'));
     if (i >= 0 && argv.slice(i + 1).includes(name)) {
       try {
-        process.kill(Number(entry), 'SIGKILL');
+        process.kill(pid, 'SIGKILL');
       } catch {
         /* already gone */
       }
