@@ -7,10 +7,10 @@
 //   /upload          counts the request body, answers {"bytes": n}
 //   /repo.git/…      git smart HTTP (clone and push) through `git http-backend`
 //   /npm/…           a one-package npm registry: /npm/tiny-pkg (packument) and its tarball
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createSecureServer } from 'node:http2';
 import { gzipSync } from 'node:zlib';
+import { serveGitHttpBackend } from './lib/git-http-backend.mjs';
 
 const config = JSON.parse(process.env.PROTOCOLS_UPSTREAM_CONFIG ?? '{}');
 const emit = (event) => process.stdout.write(JSON.stringify({ ...event, at: Date.now() }) + '\n');
@@ -47,52 +47,6 @@ const tgz = tarball({
 const shasum = createHash('sha1').update(tgz).digest('hex');
 const integrity = 'sha512-' + createHash('sha512').update(tgz).digest('base64');
 
-function gitBackend(req, res, url, body) {
-  const env = {
-    PATH: process.env.PATH,
-    GIT_PROJECT_ROOT: config.gitRoot,
-    GIT_HTTP_EXPORT_ALL: '1',
-    REQUEST_METHOD: req.method,
-    PATH_INFO: decodeURIComponent(url.pathname),
-    QUERY_STRING: url.search.slice(1),
-    CONTENT_TYPE: req.headers['content-type'] ?? '',
-    CONTENT_LENGTH: String(body.length),
-    // A REMOTE_USER enables receive-pack (push) in git http-backend.
-    REMOTE_USER: 'lab',
-    REMOTE_ADDR: req.socket?.remoteAddress ?? '',
-    GIT_PROTOCOL: req.headers['git-protocol'] ?? '',
-    HTTP_CONTENT_ENCODING: req.headers['content-encoding'] ?? '',
-  };
-  const cgi = spawn('git', ['http-backend'], { env });
-  const out = [];
-  let err = '';
-  cgi.stdout.on('data', (c) => out.push(c));
-  cgi.stderr.on('data', (c) => (err += c));
-  cgi.on('close', (code) => {
-    const all = Buffer.concat(out);
-    const crlf = all.indexOf('\r\n\r\n');
-    const sep = crlf !== -1 ? crlf : all.indexOf('\n\n');
-    if (code !== 0 || sep === -1) {
-      emit({ kind: 'git-error', code, stderr: err });
-      res.writeHead(500);
-      return res.end(err);
-    }
-    let status = 200;
-    const headers = {};
-    for (const line of all.subarray(0, sep).toString('latin1').split(/\r?\n/)) {
-      const i = line.indexOf(':');
-      const name = line.slice(0, i).trim();
-      const value = line.slice(i + 1).trim();
-      if (name.toLowerCase() === 'status') status = Number(value.split(' ')[0]);
-      else headers[name.toLowerCase()] = value;
-    }
-    res.writeHead(status, headers);
-    res.end(all.subarray(sep + (crlf !== -1 ? 4 : 2)));
-  });
-  cgi.stdin.on('error', () => {});
-  cgi.stdin.end(body);
-}
-
 const server = createSecureServer({ cert: config.certPem, key: config.keyPem, allowHTTP1: true }, (req, res) => {
   const url = new URL(req.url ?? '/', 'https://lab');
   const host = String(req.headers[':authority'] ?? req.headers.host ?? '').replace(/:\d+$/, '');
@@ -121,7 +75,10 @@ const server = createSecureServer({ cert: config.certPem, key: config.keyPem, al
   req.on('end', () => {
     const body = Buffer.concat(chunks);
     emit({ kind: 'request', host, method: req.method, path: req.url, httpVersion: req.httpVersion, bodySize: body.length, userAgent: req.headers['user-agent'] ?? null });
-    if (url.pathname.startsWith('/repo.git/')) return gitBackend(req, res, url, body);
+    if (url.pathname.startsWith('/repo.git/')) {
+      const env = { HTTP_CONTENT_ENCODING: req.headers['content-encoding'] ?? '' };
+      return serveGitHttpBackend(req, res, url, body, { projectRoot: config.gitRoot, env, lowerCaseHeaders: true, emit });
+    }
     if (url.pathname === '/npm/tiny-pkg') {
       const base = `https://${host}:${config.port}/npm`;
       res.writeHead(200, { 'content-type': 'application/json' });
