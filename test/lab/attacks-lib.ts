@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { onLines, runningProcesses, stopChild, waitFor, type Lab } from './lib/index.js';
+import { onJsonLines, onLines, runningProcesses, stopChild, waitFor, type Lab } from './lib/index.js';
 
 const HERE = import.meta.dirname;
 export const CLIENT = join(HERE, 'attacks-client.py');
@@ -131,13 +131,7 @@ export async function startEvilUpstream(lab: Lab, config: EvilConfig): Promise<E
   const child = lab.spawnUpstream(EVIL_UPSTREAM, [], { ...process.env, EVIL_CONFIG: JSON.stringify({ certPem: lab.pki.certPem, keyPem: lab.pki.keyPem, ...config }) });
   let err = '';
   onLines(child.stderr, (l) => (err += l + '\n'));
-  onLines(child.stdout, (line) => {
-    try {
-      events.push(JSON.parse(line) as EvilUpstream['events'][number]);
-    } catch {
-      /* not an event */
-    }
-  });
+  onJsonLines<EvilUpstream['events'][number]>(child.stdout, (e) => events.push(e));
   const want = [config.tlsPort, config.plainPort, config.dnsPort].filter(Boolean).length;
   await waitFor('the evil upstream', () => {
     if (child.exitCode !== null) throw new Error(`attacks-upstream.mjs exited: ${err}`);

@@ -15,8 +15,8 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLab, LAB_IP, LAB_NAMES, labSkipReason, REPO_ROOT, type Lab } from './lib/index.js';
-import { onLines, stopChild, waitFor } from './lib/exec.js';
+import { createLab, createServedGitRepo, LAB_IP, LAB_NAMES, labSkipReason, REPO_ROOT, type Lab } from './lib/index.js';
+import { onJsonLines, stopChild, waitFor } from './lib/exec.js';
 
 const skip = labSkipReason();
 if (skip) console.warn(`skipping the protocols lab test: ${skip}`);
@@ -62,24 +62,12 @@ describe.skipIf(skip)('every protocol through the lab (issue 4)', () => {
   beforeAll(async () => {
     work = mkdtempSync(join(tmpdir(), 'h3-protocols-lab-'));
     mkdirSync(join(work, 'home'));
-    const g = (args: string[], cwd: string) => execFileSync('git', ['-c', 'user.name=lab', '-c', 'user.email=lab@sandcat.test', '-c', 'init.defaultBranch=main', ...args], { cwd, stdio: 'pipe' });
-    mkdirSync(join(work, 'src'));
-    g(['init', '-q'], join(work, 'src'));
-    writeFileSync(join(work, 'src', 'README.md'), 'cloned through sandcat\n');
-    g(['add', 'README.md'], join(work, 'src'));
-    g(['commit', '-q', '-m', 'first'], join(work, 'src'));
-    g(['clone', '-q', '--bare', join(work, 'src'), join(work, 'served', 'repo.git')]);
+    const gitRoot = createServedGitRepo(work);
 
     lab = await createLab({ tag: 'h3p', settings: SETTINGS, names: [...LAB_NAMES, ...EXTRA_NAMES] });
-    const config = { port: PORT, certPem: lab.pki.certPem, keyPem: lab.pki.keyPem, gitRoot: join(work, 'served'), sseDelayMs: 1500 };
+    const config = { port: PORT, certPem: lab.pki.certPem, keyPem: lab.pki.keyPem, gitRoot, sseDelayMs: 1500 };
     server = lab.spawnUpstream(join(import.meta.dirname, 'protocols-upstream.mjs'), [], { ...process.env, PROTOCOLS_UPSTREAM_CONFIG: JSON.stringify(config) });
-    onLines(server.stdout!, (line) => {
-      try {
-        events.push(JSON.parse(line) as Event);
-      } catch {
-        /* not an event */
-      }
-    });
+    onJsonLines<Event>(server.stdout, (e) => events.push(e));
     await waitFor('the protocols upstream', () => events.some((e) => e.kind === 'ready'), 10_000);
   }, 180_000);
 

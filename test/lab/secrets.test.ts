@@ -19,7 +19,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLab, labSkipReason, onLines, REPO_ROOT, stopChild, waitFor, type Lab } from './lib/index.js';
+import { createLab, createServedGitRepo, labSkipReason, onJsonLines, REPO_ROOT, stopChild, waitFor, type Lab } from './lib/index.js';
 
 const skip = labSkipReason();
 if (skip) console.warn(`skipping the secrets lab test: ${skip}`);
@@ -80,25 +80,12 @@ describe.skipIf(skip)('secrets in the lab (issue 3)', () => {
   beforeAll(async () => {
     work = mkdtempSync(join(tmpdir(), 'h4-secrets-lab-'));
     mkdirSync(join(work, 'agent-home'));
-    // A repository with one commit, served bare.
-    const g = (args: string[], cwd = work) => execFileSync('git', ['-c', 'user.name=lab', '-c', 'user.email=lab@sandcat.test', '-c', 'init.defaultBranch=main', ...args], { cwd, stdio: 'pipe' });
-    mkdirSync(join(work, 'src'));
-    g(['init', '-q'], join(work, 'src'));
-    writeFileSync(join(work, 'src', 'README.md'), 'cloned through sandcat\n');
-    g(['add', 'README.md'], join(work, 'src'));
-    g(['commit', '-q', '-m', 'first'], join(work, 'src'));
-    g(['clone', '-q', '--bare', join(work, 'src'), join(work, 'served', 'repo.git')]);
+    const projectRoot = createServedGitRepo(work);
 
     lab = await createLab({ tag: 'h4s', settings: SETTINGS });
-    const config = { port: GIT_PORT, certPem: lab.pki.certPem, keyPem: lab.pki.keyPem, token: GIT_TOKEN, projectRoot: join(work, 'served') };
+    const config = { port: GIT_PORT, certPem: lab.pki.certPem, keyPem: lab.pki.keyPem, token: GIT_TOKEN, projectRoot };
     server = lab.spawnUpstream(join(import.meta.dirname, 'secrets-git-server.mjs'), [], { ...process.env, SECRETS_SERVER_CONFIG: JSON.stringify(config) });
-    onLines(server.stdout!, (line) => {
-      try {
-        serverEvents.push(JSON.parse(line) as GitServerEvent);
-      } catch {
-        /* not an event */
-      }
-    });
+    onJsonLines<GitServerEvent>(server.stdout, (e) => serverEvents.push(e));
     await waitFor('the git server', () => serverEvents.some((e) => e.kind === 'ready'), 10_000);
   }, 180_000);
 

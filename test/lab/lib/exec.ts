@@ -73,6 +73,19 @@ export function onLines(stream: NodeJS.ReadableStream | null, onLine: (line: str
   stream.on('end', () => rest && onLine(rest));
 }
 
+/** Line-split a stream of JSON lines (a lab server's events), calling `onValue` per line that parses; others are skipped. */
+export function onJsonLines<T>(stream: NodeJS.ReadableStream | null, onValue: (value: T) => void): void {
+  onLines(stream, (line) => {
+    let value: T;
+    try {
+      value = JSON.parse(line) as T;
+    } catch {
+      return; // not an event
+    }
+    onValue(value);
+  });
+}
+
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }

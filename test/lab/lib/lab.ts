@@ -64,7 +64,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ChildProcess } from 'node:child_process';
 import { captureTableName } from '../../../src/wg/capture-plan.js';
-import { execIn, mustExec, onLines, runningProcesses, spawnIn, stopChild, waitFor, type ExecOptions, type ExecResult } from './exec.js';
+import { execIn, mustExec, onJsonLines, onLines, runningProcesses, spawnIn, stopChild, waitFor, type ExecOptions, type ExecResult } from './exec.js';
 import { mintTestPki, type TestPki } from './test-ca.js';
 import { parseWgQuick, toWgSetconf } from './wg-quick.js';
 
@@ -539,13 +539,7 @@ export async function createLab(options: LabOptions): Promise<Lab> {
     upstream = spawnIn(ns.upstream, process.execPath, [UPSTREAM_SERVER], { env: { ...process.env, LAB_UPSTREAM_CONFIG: JSON.stringify(upConfig) }, stdin: 'pipe' });
     let upstreamErr = '';
     onLines(upstream.stderr, (l) => (upstreamErr += l + '\n'));
-    onLines(upstream.stdout, (line) => {
-      try {
-        events.push(JSON.parse(line) as UpstreamEvent);
-      } catch {
-        /* not an event */
-      }
-    });
+    onJsonLines<UpstreamEvent>(upstream.stdout, (e) => events.push(e));
     const up = upstream;
     await waitFor('the upstream servers', () => {
       if (up.exitCode !== null) throw new Error(`upstream servers exited: ${upstreamErr}`);
