@@ -6,7 +6,7 @@
 import http2 from 'node:http2';
 import tls from 'node:tls';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { baseSettings, Harness } from './proxy-harness.js';
+import { baseSettings, Harness, http1Status } from './proxy-harness.js';
 import { chunked, rawExchange } from './proxy-hardening-upstream.js';
 
 let h: Harness;
@@ -23,7 +23,6 @@ beforeEach(async () => {
 });
 
 const settle = () => new Promise((r) => setTimeout(r, 300));
-const statusOf = (raw: string) => Number(/^HTTP\/1\.1 (\d{3})/.exec(raw)?.[1] ?? 0);
 const smuggled = (size: number) => `POST /smuggled HTTP/1.1\r\nHost: evil.test\r\nContent-Length: ${size}\r\n\r\n${'x'.repeat(size)}`;
 
 describe('request smuggling through bodies node would not frame (hole 3)', () => {
@@ -32,7 +31,7 @@ describe('request smuggling through bodies node would not frame (hole 3)', () =>
       const inner = smuggled(70_000); // > 64 KiB: streamed after the gate, no Content-Length known
       const raw = await rawExchange(h, { servername: 'other.test', parts: [`${method} /first HTTP/1.1\r\nHost: other.test\r\nTransfer-Encoding: chunked\r\n\r\n`, chunked(inner)] });
       await settle();
-      expect(statusOf(raw)).toBe(200);
+      expect(http1Status(raw)).toBe(200);
       expect(h.seen.map((s) => `${s.method} ${s.url}`)).toEqual([`${method} /first`]);
       expect(h.seen[0]!.headers['transfer-encoding']).toBe('chunked');
       expect(h.seen[0]!.body.toString('latin1')).toBe(inner);
@@ -45,7 +44,7 @@ describe('request smuggling through bodies node would not frame (hole 3)', () =>
       const inner = smuggled(5);
       const raw = await rawExchange(h, { servername: 'other.test', parts: [`GET /first HTTP/1.1\r\nHost: other.test\r\nTransfer-Encoding: chunked\r\n\r\n`, chunked(inner)] });
       await settle();
-      expect(statusOf(raw)).toBe(200);
+      expect(http1Status(raw)).toBe(200);
       expect(h.seen.map((s) => `${s.method} ${s.url}`)).toEqual(['GET /first']);
       expect(h.seen[0]!.body.toString('latin1')).toBe(inner);
     } finally {
@@ -62,7 +61,7 @@ describe('request smuggling through bodies node would not frame (hole 3)', () =>
           const inner = smuggled(5);
           const raw = await rawExchange(h, { servername: 'other.test', parts: [`GET /first HTTP/1.1\r\nHost: other.test\r\nConnection: ${token}, close\r\nContent-Length: ${inner.length}\r\n\r\n${inner}`] });
           await settle();
-          expect(statusOf(raw)).toBe(200);
+          expect(http1Status(raw)).toBe(200);
           expect(h.seen.map((s) => `${s.method} ${s.url}`)).toEqual(['GET /first']);
           expect(h.seen[0]!.headers.host).toBe('other.test');
           expect(h.seen[0]!.body.toString('latin1')).toBe(inner);
@@ -77,7 +76,7 @@ describe('request smuggling through bodies node would not frame (hole 3)', () =>
     const inner = smuggled(5);
     const raw = await rawExchange(h, { servername: 'other.test', parts: [`GET /first HTTP/1.1\r\nHost: other.test\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n`, chunked(inner)] });
     await settle();
-    expect(statusOf(raw)).toBe(400);
+    expect(http1Status(raw)).toBe(400);
     expect(h.seen).toEqual([]);
   });
 });
@@ -86,7 +85,7 @@ describe('Host header (hole 4)', () => {
   it('two Host headers get 400 and nothing goes upstream', async () => {
     for (const second of ['evil.test', 'other.test']) {
       const raw = await rawExchange(h, { servername: 'other.test', parts: [`GET /x HTTP/1.1\r\nHost: other.test\r\nHost: ${second}\r\nConnection: close\r\n\r\n`] });
-      expect(statusOf(raw), second).toBe(400);
+      expect(http1Status(raw), second).toBe(400);
       expect(raw).toContain('Host');
     }
     await settle();
@@ -98,14 +97,14 @@ describe('Host header (hole 4)', () => {
       servername: 'api.test',
       parts: ['GET /ws HTTP/1.1\r\nHost: api.test\r\nHost: evil.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n'],
     });
-    expect(statusOf(raw)).toBe(400);
+    expect(http1Status(raw)).toBe(400);
     await settle();
     expect(h.seen).toEqual([]);
   });
 
   it('forwards the Host it decided on: lower case, without trailing dots, port kept', async () => {
     const raw = await rawExchange(h, { servername: 'other.test', parts: [`GET /x HTTP/1.1\r\nHost: OTHER.Test..:${h.httpsPort}\r\nConnection: close\r\n\r\n`] });
-    expect(statusOf(raw)).toBe(200);
+    expect(http1Status(raw)).toBe(200);
     expect(h.seen[0]!.headers.host).toBe(`other.test:${h.httpsPort}`);
   });
 });

@@ -287,3 +287,67 @@ export function baseSettings(extra: { bannerPort?: number } = {}): unknown {
     secrets: { TOKEN: { value: SECRET_VALUE, hosts: ['api.test'] } },
   };
 }
+
+/** The status of a raw HTTP/1.1 response (0 when none arrived). */
+export function http1Status(text: string): number {
+  return Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0);
+}
+
+export interface RawOutcome {
+  /** Everything read, latin1. */
+  text: string;
+  /** The socket's error code (or message), null when it closed cleanly. */
+  error: string | null;
+}
+
+/** Everything `socket` sends until it closes or `ms` pass (then it is destroyed), and its error if any. */
+export function readUntilClose(socket: net.Socket, ms: number): Promise<RawOutcome> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let error: string | null = null;
+    socket.on('data', (c: Buffer) => chunks.push(c));
+    socket.on('error', (e: NodeJS.ErrnoException) => (error = e.code ?? e.message));
+    const timer = setTimeout(() => socket.destroy(), ms);
+    socket.on('close', () => {
+      clearTimeout(timer);
+      resolve({ text: Buffer.concat(chunks).toString('latin1'), error });
+    });
+  });
+}
+
+/** A step of rawTcp: strings and buffers are written, numbers are pauses (ms), 'FIN' half-closes. */
+export type RawStep = string | Buffer | number | 'FIN';
+
+/**
+ * Plain TCP to 127.0.0.1:`port`: run `steps` once connected, read until close or `readMs` after the
+ * pauses. `allowHalfOpen` keeps the client's side open after the server's FIN.
+ */
+export function rawTcp(port: number, steps: readonly RawStep[], o: { readMs?: number; allowHalfOpen?: boolean } = {}): Promise<RawOutcome> {
+  const s = net.connect({ port, host: '127.0.0.1', allowHalfOpen: o.allowHalfOpen ?? false });
+  const outcome = readUntilClose(s, (o.readMs ?? 1500) + steps.reduce<number>((a, x) => a + (typeof x === 'number' ? x : 0), 0));
+  s.once('connect', async () => {
+    for (const step of steps) {
+      if (typeof step === 'number') await new Promise((r) => setTimeout(r, step));
+      else if (step === 'FIN') s.end();
+      else if (!s.destroyed) s.write(step);
+    }
+  });
+  return outcome;
+}
+
+/** A real ClientHello (node's) for `servername`, captured from a TLS client. */
+export function capturedClientHello(servername: string): Promise<Buffer> {
+  return new Promise((resolve) => {
+    const srv = net.createServer((s) =>
+      s.once('data', (d) => {
+        resolve(d);
+        s.destroy();
+        srv.close();
+      }),
+    );
+    srv.listen(0, '127.0.0.1', () => {
+      const c = tls.connect({ host: '127.0.0.1', port: (srv.address() as net.AddressInfo).port, servername, rejectUnauthorized: false });
+      c.on('error', () => {});
+    });
+  });
+}

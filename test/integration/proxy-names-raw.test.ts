@@ -9,7 +9,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { Harness } from './proxy-harness.js';
+import { Harness, http1Status, rawTcp } from './proxy-harness.js';
 
 const SETTINGS = {
   network: [
@@ -35,34 +35,8 @@ beforeEach(() => {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-interface RawOutcome {
-  text: string;
-  error: string | null;
-}
-
 /** Connect to the proxy, run `steps` (strings are written, numbers are pauses), read until close. */
-function raw(steps: (string | number)[], readMs = 1500): Promise<RawOutcome> {
-  return new Promise((resolve) => {
-    const s = net.connect(h.proxy.port, '127.0.0.1');
-    const chunks: Buffer[] = [];
-    let error: string | null = null;
-    s.on('data', (c) => chunks.push(c));
-    s.on('error', (e: NodeJS.ErrnoException) => (error = e.code ?? e.message));
-    const timer = setTimeout(() => s.destroy(), readMs + steps.reduce<number>((a, x) => a + (typeof x === 'number' ? x : 0), 0));
-    s.on('close', () => {
-      clearTimeout(timer);
-      resolve({ text: Buffer.concat(chunks).toString('latin1'), error });
-    });
-    s.once('connect', async () => {
-      for (const step of steps) {
-        if (typeof step === 'number') await sleep(step);
-        else if (!s.destroyed) s.write(step);
-      }
-    });
-  });
-}
-
-const statusOf = (text: string) => Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0);
+const raw = (steps: (string | number)[], readMs = 1500) => rawTcp(h.proxy.port, steps, { readMs });
 
 describe('late TLS after silence', () => {
   it('is intercepted with the sandcat CA and decided: denied SNI/Host get 403, nothing upstream', async () => {
@@ -84,7 +58,7 @@ describe('late TLS after silence', () => {
       sock.on('error', reject);
     });
     expect(outcome.issuer).toMatch(/sandcat/i); // the proxy terminated it, so it could decide
-    expect(statusOf(outcome.text)).toBe(403);
+    expect(http1Status(outcome.text)).toBe(403);
     expect(outcome.text).toContain('evil.test');
     expect(h.seen).toHaveLength(0);
   });
@@ -104,7 +78,7 @@ describe('late TLS after silence', () => {
       });
       sock.on('error', reject);
     });
-    expect(statusOf(text)).toBe(200);
+    expect(http1Status(text)).toBe(200);
     expect(h.seen.map((s) => s.url)).toEqual(['/late']);
   });
 });
@@ -126,15 +100,15 @@ describe('HTTP that must not pass as raw TCP', () => {
     const relayed = () => h.logs.filter((l) => l.proto === 'tcp' && l.msg === 'connection closed').length;
     const before = relayed();
     const r = await raw(steps);
-    expect([400, 403]).toContain(statusOf(r.text));
+    expect([400, 403]).toContain(http1Status(r.text));
     expect(h.seen).toHaveLength(0);
     await sleep(50);
     expect(relayed()).toBe(before); // never relayed as raw TCP (a lenient upstream would have served it)
   });
 
   it('a GET with a leading CRLF, or after silence, still works', async () => {
-    expect(statusOf((await raw(['\r\nGET /crlf HTTP/1.1\r\nHost: get.test\r\nConnection: close\r\n\r\n'])).text)).toBe(200);
-    expect(statusOf((await raw([SILENCE_MS, 'GET /late HTTP/1.1\r\nHost: get.test\r\nConnection: close\r\n\r\n'])).text)).toBe(200);
+    expect(http1Status((await raw(['\r\nGET /crlf HTTP/1.1\r\nHost: get.test\r\nConnection: close\r\n\r\n'])).text)).toBe(200);
+    expect(http1Status((await raw([SILENCE_MS, 'GET /late HTTP/1.1\r\nHost: get.test\r\nConnection: close\r\n\r\n'])).text)).toBe(200);
     expect(h.seen.map((s) => s.url)).toEqual(['/crlf', '/late']);
   });
 });

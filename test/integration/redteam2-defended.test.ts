@@ -9,7 +9,7 @@ import { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { isLocalAddress } from '../../src/proxy/upstream/address-guard.js';
-import { Harness, PLACEHOLDER } from './proxy-harness.js';
+import { capturedClientHello, Harness, http1Status, PLACEHOLDER, rawTcp, type RawStep } from './proxy-harness.js';
 
 const SETTINGS = {
   network: [
@@ -54,47 +54,9 @@ beforeEach(() => {
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const statusOf = (text: string) => Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0);
 
 /** Plain TCP to the proxy: strings/buffers are written, numbers are pauses; read until close or timeout. */
-function raw(steps: (string | Buffer | number | 'FIN')[], readMs = 1500): Promise<{ text: string; error: string | null }> {
-  return new Promise((resolve) => {
-    const s = net.connect({ port: h.proxy.port, host: '127.0.0.1', allowHalfOpen: true });
-    const chunks: Buffer[] = [];
-    let error: string | null = null;
-    s.on('data', (c) => chunks.push(c));
-    s.on('error', (e: NodeJS.ErrnoException) => (error = e.code ?? e.message));
-    const timer = setTimeout(() => s.destroy(), readMs + steps.reduce<number>((a, x) => a + (typeof x === 'number' ? x : 0), 0));
-    s.on('close', () => {
-      clearTimeout(timer);
-      resolve({ text: Buffer.concat(chunks).toString('latin1'), error });
-    });
-    s.once('connect', async () => {
-      for (const step of steps) {
-        if (typeof step === 'number') await sleep(step);
-        else if (step === 'FIN') s.end();
-        else if (!s.destroyed) s.write(step);
-      }
-    });
-  });
-}
-
-/** A real ClientHello (node's) for `servername`. */
-function clientHello(servername: string): Promise<Buffer> {
-  return new Promise((resolve) => {
-    const srv = net.createServer((s) =>
-      s.once('data', (d) => {
-        resolve(d);
-        s.destroy();
-        srv.close();
-      }),
-    );
-    srv.listen(0, '127.0.0.1', () => {
-      const c = tls.connect({ host: '127.0.0.1', port: (srv.address() as net.AddressInfo).port, servername, rejectUnauthorized: false });
-      c.on('error', () => {});
-    });
-  });
-}
+const raw = (steps: RawStep[], readMs = 1500) => rawTcp(h.proxy.port, steps, { readMs, allowHalfOpen: true });
 
 describe('raw-TCP gate (round-1 hole 2) under slow, split and half-closed clients', () => {
   beforeEach(() => {
@@ -108,12 +70,12 @@ describe('raw-TCP gate (round-1 hole 2) under slow, split and half-closed client
     for (const c of req.slice(0, 12)) steps.push(c, 40); // the request line crawls in
     steps.push(req.slice(12));
     const r = await raw(steps);
-    expect(statusOf(r.text)).toBe(403);
+    expect(http1Status(r.text)).toBe(403);
     expect(Buffer.concat(echoed).length).toBe(0);
   });
 
   it('a ClientHello split into 1-byte writes after the silence is still intercepted (sandcat certificate), never relayed', async () => {
-    const hello = await clientHello('evil.test');
+    const hello = await capturedClientHello('evil.test');
     const steps: (Buffer | number)[] = [SILENCE_MS];
     for (let i = 0; i < 12; i++) steps.push(hello.subarray(i, i + 1), 30);
     steps.push(hello.subarray(12));
@@ -122,7 +84,7 @@ describe('raw-TCP gate (round-1 hole 2) under slow, split and half-closed client
   });
 
   it('an empty handshake record before the ClientHello (OpenSSL servers accept it) is closed, not relayed', async () => {
-    const hello = await clientHello('evil.test');
+    const hello = await capturedClientHello('evil.test');
     const r = await raw([SILENCE_MS, Buffer.concat([Buffer.from([0x16, 0x03, 0x01, 0x00, 0x00]), hello])], 800);
     expect(r.text).toBe('');
     expect(Buffer.concat(echoed).length).toBe(0);

@@ -19,7 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import tls from 'node:tls';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { Harness, PLACEHOLDER, SECRET_VALUE } from './proxy-harness.js';
+import { capturedClientHello, Harness, PLACEHOLDER, readUntilClose, SECRET_VALUE } from './proxy-harness.js';
 import { loadCaMaterial } from '../../src/proxy/tls/ca.js';
 import { CertificateAuthority } from '../../src/proxy/tls/certificate-authority.js';
 
@@ -123,38 +123,20 @@ beforeEach(() => {
 });
 
 /** One TLS connection to the proxy: write `data`, read until close or `ms`. */
-function tlsExchange(servername: string, data: string, ms = 1500): Promise<string> {
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    const s = tls.connect({ host: '127.0.0.1', port: h.proxy.port, servername, ca: h.proxyCaPem, ALPNProtocols: ['http/1.1'] }, () => s.write(data));
-    s.on('data', (c) => chunks.push(c));
-    const t = setTimeout(() => s.destroy(), ms);
-    s.on('close', () => {
-      clearTimeout(t);
-      resolve(Buffer.concat(chunks).toString('latin1'));
-    });
-    s.on('error', () => {});
-  });
+async function tlsExchange(servername: string, data: string, ms = 1500): Promise<string> {
+  const s = tls.connect({ host: '127.0.0.1', port: h.proxy.port, servername, ca: h.proxyCaPem, ALPNProtocols: ['http/1.1'] }, () => s.write(data));
+  return (await readUntilClose(s, ms)).text;
 }
 
 /** One plain TCP connection to the proxy: write `parts`, read until close or `ms`. */
-function tcpExchange(parts: (string | Buffer)[], ms = 1500): Promise<string> {
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    const s = net.connect(h.proxy.port, '127.0.0.1', async () => {
-      for (const p of parts) {
-        s.write(p);
-        await sleep(50);
-      }
-    });
-    s.on('data', (c) => chunks.push(c));
-    const t = setTimeout(() => s.destroy(), ms);
-    s.on('close', () => {
-      clearTimeout(t);
-      resolve(Buffer.concat(chunks).toString('latin1'));
-    });
-    s.on('error', () => {});
+async function tcpExchange(parts: (string | Buffer)[], ms = 1500): Promise<string> {
+  const s = net.connect(h.proxy.port, '127.0.0.1', async () => {
+    for (const p of parts) {
+      s.write(p);
+      await sleep(50);
+    }
   });
+  return (await readUntilClose(s, ms)).text;
 }
 
 function h2Session(servername: string): http2.ClientHttp2Session {
@@ -245,25 +227,10 @@ describe("HOLE D: an IP-shaped glob in a secret's hosts matches IPs only", () =>
 });
 
 describe('HOLE E: TLS and HTTP shapes a lenient server accepts are never relayed undecided', () => {
-  /** A real ClientHello (node's) for `servername`, captured from a TLS client. */
-  function clientHello(servername: string): Promise<Buffer> {
-    return new Promise((resolve) => {
-      const srv = net.createServer((s) => s.once('data', (d) => {
-        resolve(d);
-        s.destroy();
-        srv.close();
-      }));
-      srv.listen(0, '127.0.0.1', () => {
-        const c = tls.connect({ host: '127.0.0.1', port: (srv.address() as net.AddressInfo).port, servername, rejectUnauthorized: false });
-        c.on('error', () => {});
-      });
-    });
-  }
-
   it('a warning alert record before the ClientHello (Go crypto/tls accepts it) is not piped to the raw-TCP upstream', async () => {
     h.dest = { address: '127.0.0.1', port: echoPort };
     h.attributed = ['raw.test'];
-    const hello = await clientHello('denied-front.test');
+    const hello = await capturedClientHello('denied-front.test');
     const warning = Buffer.from([0x15, 0x03, 0x03, 0x00, 0x02, 0x01, 0x5a]); // alert: warning, user_canceled
     await tcpExchange([Buffer.concat([warning, hello])], 800);
     expect(Buffer.concat(echoed).includes(Buffer.from('denied-front.test'))).toBe(false);
@@ -272,7 +239,7 @@ describe('HOLE E: TLS and HTTP shapes a lenient server accepts are never relayed
   it('a ClientHello in a record with version 0x0001 (Go accepts any first-record version < 0x1000) is not piped', async () => {
     h.dest = { address: '127.0.0.1', port: echoPort };
     h.attributed = ['raw.test'];
-    const hello = Buffer.from(await clientHello('denied-front.test'));
+    const hello = Buffer.from(await capturedClientHello('denied-front.test'));
     hello[1] = 0x00;
     hello[2] = 0x01;
     await tcpExchange([hello], 800);
