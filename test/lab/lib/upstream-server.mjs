@@ -125,31 +125,22 @@ for (const port of config.httpPorts ?? []) {
 }
 
 // ---------- raw TCP ----------
-for (const port of config.tcpEchoPorts ?? []) {
+/** A raw TCP echo server on `port` (reporting accepts and data); `banner`, if given, is sent first. */
+function listenTcpEcho(port, what, banner) {
   pending++;
   createTcpServer((sock) => {
     emit({ kind: 'tcp-accept', port, remote: sock.remoteAddress });
+    if (banner !== undefined) sock.write(banner);
     sock.on('data', (d) => emit({ kind: 'tcp-data', port, data: d.toString('utf8') }));
     sock.on('error', () => {});
     sock.pipe(sock);
   })
-    .on('error', (e) => fail(`tcp:${port}`, e))
+    .on('error', (e) => fail(`${what}:${port}`, e))
     .on('listening', done)
     .listen({ port, host: '::' });
 }
-for (const port of config.tcpBannerPorts ?? []) {
-  pending++;
-  createTcpServer((sock) => {
-    emit({ kind: 'tcp-accept', port, remote: sock.remoteAddress });
-    sock.write(`SSH-2.0-sandcat-lab\r\n`);
-    sock.on('data', (d) => emit({ kind: 'tcp-data', port, data: d.toString('utf8') }));
-    sock.on('error', () => {});
-    sock.pipe(sock);
-  })
-    .on('error', (e) => fail(`banner:${port}`, e))
-    .on('listening', done)
-    .listen({ port, host: '::' });
-}
+for (const port of config.tcpEchoPorts ?? []) listenTcpEcho(port, 'tcp');
+for (const port of config.tcpBannerPorts ?? []) listenTcpEcho(port, 'banner', 'SSH-2.0-sandcat-lab\r\n');
 
 // ---------- DNS ----------
 const records = config.dns?.records ?? {};
