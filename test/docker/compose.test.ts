@@ -45,6 +45,17 @@ describe.skipIf(!docker.ok)('docker compose: proxy + wg-client + agent', () => {
   const inAgent = (script: string, timeoutMs = 30_000): Promise<RunResult> => run('docker', ['exec', agent, 'sh', '-c', script], { timeoutMs });
   /** A login shell as the unprivileged agent user: what a person or a coding agent gets. */
   const asAgentUser = (script: string, timeoutMs = 60_000): Promise<RunResult> => run('docker', ['exec', '-u', 'agent', agent, 'bash', '-lc', script], { timeoutMs });
+  /** Poll the registry as the agent user until it answers 200, for at most 90 s: the last attempt. */
+  const agentTrafficResumed = async (): Promise<RunResult | null> => {
+    const started = Date.now();
+    let last: RunResult | null = null;
+    while (Date.now() - started < 90_000) {
+      last = await asAgentUser(`curl --http1.1 -sS -m 5 -o /dev/null -w '%{http_code}' ${registry.replace(/\/$/, '')}/is-number`, 20_000);
+      if (last.stdout.trim() === '200') break;
+      await new Promise((r) => setTimeout(r, 2000));
+    }
+    return last;
+  };
   /** Can `host:port` be connected to over TCP from this container? Prints "open" or the error code. */
   const tcpProbe = (container: string, host: string, port: number): Promise<RunResult> =>
     run('docker', ['exec', container, 'node', '-e', `const s=require('net').connect(${port},${JSON.stringify(host)});s.setTimeout(4000,()=>{console.log('TIMEOUT');process.exit(2)});s.on('connect',()=>{console.log('open');process.exit(0)}).on('error',e=>{console.log(e.code);process.exit(1)})`], { timeoutMs: 15_000 });
@@ -218,12 +229,7 @@ services:
     const restart = await compose(['restart', 'proxy'], 120_000);
     expect(restart.code).toBe(0);
     const started = Date.now();
-    let last: RunResult | null = null;
-    while (Date.now() - started < 90_000) {
-      last = await asAgentUser(`curl --http1.1 -sS -m 5 -o /dev/null -w '%{http_code}' ${registry.replace(/\/$/, '')}/is-number`, 20_000);
-      if (last.stdout.trim() === '200') break;
-      await new Promise((r) => setTimeout(r, 2000));
-    }
+    const last = await agentTrafficResumed();
     expect(last?.stdout.trim(), last?.stderr).toBe('200');
     console.info(`[test/docker] traffic resumed ${Math.round((Date.now() - started) / 1000)}s after the proxy restart`);
   }, 240_000);
@@ -233,12 +239,7 @@ services:
     const recreate = await compose(['up', '-d', '--no-deps', '--no-build', '--force-recreate', 'proxy'], 180_000);
     expect(recreate.code, recreate.stderr).toBe(0);
     const started = Date.now();
-    let last: RunResult | null = null;
-    while (Date.now() - started < 90_000) {
-      last = await asAgentUser(`curl --http1.1 -sS -m 5 -o /dev/null -w '%{http_code}' ${registry.replace(/\/$/, '')}/is-number`, 20_000);
-      if (last.stdout.trim() === '200') break;
-      await new Promise((r) => setTimeout(r, 2000));
-    }
+    const last = await agentTrafficResumed();
     expect(last?.stdout.trim(), last?.stderr).toBe('200');
     const after = (await inAgent('getent hosts proxy | cut -d" " -f1')).stdout.trim();
     // Whatever the new address, it is blocked for everything but WireGuard, like the old one.
