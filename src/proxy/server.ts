@@ -140,21 +140,22 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
 
   let closing: Promise<void> | null = null;
   let destroying: Promise<void> | null = null;
+  /** No new connections or requests; `force` destroys the h2 sessions instead of a graceful GOAWAY. */
+  const stopAccepting = (force: boolean): void => {
+    rt.draining = true;
+    listener.close();
+    http1.close();
+    http2.close(force);
+  };
   const destroy = (): Promise<void> =>
     (destroying ??= (async () => {
-      rt.draining = true;
-      listener.close();
-      http1.close();
-      http2.close(true);
+      stopAccepting(true);
       for (const s of sockets) s.destroy();
       rt.upstream.destroy();
     })());
   const close = (): Promise<void> =>
     (closing ??= (async () => {
-      rt.draining = true;
-      listener.close();
-      http1.close();
-      http2.close(false);
+      stopAccepting(false);
       const deadline = Date.now() + DRAIN_TIMEOUT_MS;
       while (sockets.size > 0 && Date.now() < deadline) {
         http1.server.closeIdleConnections();
