@@ -5,6 +5,7 @@ import https from 'node:https';
 import dgram from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import dnsPacket from 'dns-packet';
+import { writeBytes } from './lib/write-bytes.mjs';
 
 const [ip, certFile, keyFile] = process.argv.slice(2);
 const SMALL = Buffer.alloc(1024, 'x');
@@ -23,17 +24,9 @@ const server = https.createServer({ cert: readFileSync(certFile), key: readFileS
     return;
   }
   if (url.pathname === '/bulk') {
-    let left = Number(url.searchParams.get('bytes') ?? 0);
-    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': left });
-    const pump = () => {
-      while (left > 0) {
-        const n = Math.min(left, CHUNK.length);
-        left -= n;
-        if (!res.write(n === CHUNK.length ? CHUNK : CHUNK.subarray(0, n))) return res.once('drain', pump);
-      }
-      res.end();
-    };
-    pump();
+    const bytes = Number(url.searchParams.get('bytes') ?? 0);
+    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': bytes });
+    writeBytes(res, bytes, CHUNK);
     return;
   }
   res.writeHead(200, { 'content-type': 'text/plain', 'content-length': SMALL.length });

@@ -1,6 +1,7 @@
 // Bulk throughput over one HTTPS connection: `down` fetches /bulk?bytes=N, `up` POSTs N bytes to
 // /sink (streamed with backpressure). Prints MiB/s. Usage: node bulk.mjs <ip> <host> <bytes> <down|up>
 import https from 'node:https';
+import { writeBytes } from '../lib/write-bytes.mjs';
 
 const [ip, host, bytesArg, direction] = process.argv.slice(2);
 const bytes = Number(bytesArg);
@@ -26,16 +27,7 @@ const got = await new Promise((resolve, reject) => {
     res.on('end', () => (res.statusCode === 200 ? resolve(JSON.parse(body).bytes) : resolve(-res.statusCode)));
   });
   req.on('error', reject);
-  let left = bytes;
-  const pump = () => {
-    while (left > 0) {
-      const n = Math.min(left, CHUNK.length);
-      left -= n;
-      if (!req.write(n === CHUNK.length ? CHUNK : CHUNK.subarray(0, n))) return req.once('drain', pump);
-    }
-    req.end();
-  };
-  pump();
+  writeBytes(req, bytes, CHUNK);
 });
 const secs = (performance.now() - t0) / 1000;
 if (got !== bytes) throw new Error(`${direction}: moved ${got} of ${bytes} bytes`);
