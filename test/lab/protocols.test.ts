@@ -175,7 +175,7 @@ describe.skipIf(skip)('every protocol through the lab (issue 4)', () => {
       const r = await lab.agentCurl(['-k', `https://${LAB_IP.upstream4}/`]);
       expect(r.status).toBe(403);
       expect(r.body).toContain(LAB_IP.upstream4);
-      expect(r.body).toContain('no rule matched');
+      expect(r.body).toContain('no rule names this IP address');
     });
 
     it('intercept:false relays TLS untouched: the agent sees the upstream certificate', async () => {
