@@ -14,11 +14,14 @@ const BATCHED_MESSAGES = new Set(['request', 'dns lookup']);
 /** pino JSON lines on stderr. Components take a child logger; nothing logs a real secret value. */
 export function createLogger(level = process.env.SANDCAT_LOG_LEVEL ?? 'info'): Logger {
   const dest = pino.destination({ fd: 2, sync: false, minLength: BATCH_BYTES });
-  // pino flushes the buffer synchronously on exit; this bounds how late a quiet log is.
-  const state = dest as unknown as { _len?: number; _writing?: boolean; destroyed?: boolean };
-  setInterval(() => {
-    if (!state.destroyed && !state._writing && (state._len ?? 1) > 0) dest.flush();
-  }, FLUSH_MS).unref();
+  // sonic-boom's flush() waits out a write in progress by itself; skip it when nothing is buffered
+  // (an empty flush still costs a write) or the stream is gone (it throws). pino flushes
+  // synchronously on exit; the interval bounds how late a quiet log is.
+  const buffered = dest as unknown as { _len: number; destroyed: boolean };
+  const flushNow = (): void => {
+    if (!buffered.destroyed && buffered._len > 0) dest.flush();
+  };
+  setInterval(flushNow, FLUSH_MS).unref();
   return pino(
     {
       level,
@@ -28,7 +31,7 @@ export function createLogger(level = process.env.SANDCAT_LOG_LEVEL ?? 'info'): L
         logMethod(args, method, levelValue) {
           method.apply(this, args);
           const batched = levelValue < 40 && BATCHED_MESSAGES.has(args[args.length - 1] as string);
-          if (!batched && !state.destroyed && !state._writing) dest.flush();
+          if (!batched) flushNow();
         },
       },
     },

@@ -6,6 +6,8 @@ interface CompiledRule {
   order: number;
   rule: RuleDefinition;
   method: string | undefined;
+  /** The rule's host, normalized. */
+  pattern: string;
   host: RegExp | null; // null: exact host, looked up through the exact index
 }
 
@@ -40,10 +42,10 @@ export function literalTail(pattern: string): string {
   return pattern.slice(i);
 }
 
-function indexGlobs(globs: readonly CompiledRule[], hostOf: (c: CompiledRule) => string): GlobIndex {
+function indexGlobs(globs: readonly CompiledRule[]): GlobIndex {
   const byTail = new Map<string, CompiledRule[]>();
   for (const c of globs) {
-    const tail = literalTail(hostOf(c));
+    const tail = literalTail(c.pattern);
     const list = byTail.get(tail) ?? [];
     list.push(c); // globs arrive in rule order, so each list stays sorted by order
     byTail.set(tail, list);
@@ -70,6 +72,7 @@ export function compilePolicy(rules: readonly RuleDefinition[], configured = tru
       order,
       rule,
       method: rule.method ? rule.method.toUpperCase() : undefined,
+      pattern: host,
       host: glob ? globToRegExp(host) : null,
     };
     const ip = glob ? null : ipLiteral(host);
@@ -81,8 +84,7 @@ export function compilePolicy(rules: readonly RuleDefinition[], configured = tru
     if (pitfall) warnings.push(`${where(rule)}: network[${rule.index}].host: ${pitfall}`);
   });
   warnings.push(...dnsShadowWarnings(rules));
-  const globIndex = indexGlobs(globs, (c) => normalizeHost(c.rule.host));
-  return { rules, configured, warnings, exact, globs: globIndex, ipExact, ipGlobs };
+  return { rules, configured, warnings, exact, globs: indexGlobs(globs), ipExact, ipGlobs };
 }
 
 function where(rule: RuleDefinition): string {

@@ -45,12 +45,12 @@ function firstHost(host: Destination): string {
 }
 
 export function leakMessage(secret: string, host: string): string {
-  return `sandcat: blocked: this request carries the placeholder for secret ${secret}, which may only be sent to the hosts in secrets.${secret}.hosts; ${host} is not one of them. Nothing was sent upstream. If ${host} should receive it, add it to secrets.${secret}.hosts in the settings.`;
+  return `This request carries the placeholder for secret ${secret}, which may only be sent to the hosts in secrets.${secret}.hosts; ${host} is not one of them. Nothing was sent upstream. If ${host} should receive it, add it to secrets.${secret}.hosts in the settings.`;
 }
 
 export function cleartextMessage(secrets: readonly string[], host: string): string {
   const which = secrets.length === 1 ? `secret ${secrets[0]}` : `secrets ${secrets.join(', ')}`;
-  return `sandcat: blocked: this plain-HTTP request to ${host} carries the placeholder for ${which}. Secrets are only substituted over HTTPS, so that a forged Host header cannot pull a key to another address. Nothing was sent upstream. Use https://${host}/ instead.`;
+  return `This plain-HTTP request to ${host} carries the placeholder for ${which}. Secrets are only substituted over HTTPS, so that a forged Host header cannot pull a key to another address. Nothing was sent upstream. Use https://${host}/ instead.`;
 }
 
 /**
@@ -84,7 +84,7 @@ export function substituteRequestHead(vault: SecretVault, head: RequestHead): He
 
 function unfitHeader(secret: string, destination: Destination): HeadBlock {
   const host = firstHost(destination);
-  const message = `sandcat: blocked: the value of secret ${secret} contains a line break or another control character, so it cannot be sent in an HTTP header. Nothing was sent upstream. Send it in the request body instead, or store a single-line form of it.`;
+  const message = `The value of secret ${secret} contains a line break or another control character, so it cannot be sent in an HTTP header. Nothing was sent upstream. Send it in the request body instead, or store a single-line form of it.`;
   return { ok: false, kind: 'unfit-header', secret, secrets: [secret], host, status: 403, message };
 }
 
@@ -129,7 +129,7 @@ export function requestBodyPlan(vault: SecretVault, input: BodyPlanInput): BodyP
       ok: false,
       status: 415,
       coding: parsed.coding,
-      message: `sandcat: blocked: the request body is encoded with "${parsed.coding}", which sandcat cannot decode to check it for secret placeholders. Send it uncompressed or with gzip, deflate or br.`,
+      message: `The request body is encoded with "${parsed.coding}", which sandcat cannot decode to check it for secret placeholders. Send it uncompressed or with gzip, deflate or br.`,
     };
   }
   const middle = input.tls ? vault.requestBodyTransform(input.host, input.onSubstituted) : vault.cleartextBodyGuard(firstHost(input.host));

@@ -38,11 +38,11 @@ describe('403 text', () => {
     expect(secretBlockedText('GET', 'x.test', 'detail')).toMatch(/^Blocked by sandcat secret policy: GET x\.test\ndetail\n/);
   });
 
-  it('says "sandcat" once: the secrets layer\'s "sandcat: blocked:" prefix is dropped under the request line', () => {
+  it('says "sandcat" once: the secrets layer\'s messages read as the line under the request line', () => {
     const text = secretBlockedText('POST', 'evil.test', leakMessage('GITHUB_TOKEN', 'evil.test'));
     expect(text).toMatch(/^Blocked by sandcat secret policy: POST evil\.test\nThis request carries the placeholder for secret GITHUB_TOKEN, /);
     expect(text).not.toContain('sandcat: blocked');
-    expect(uncheckableBodyText('POST', 'x.test', 'sandcat: blocked: the request body is encoded with "zstd"')).toBe('Blocked by sandcat: POST x.test\nThe request body is encoded with "zstd"\n');
+    expect(uncheckableBodyText('POST', 'x.test', 'The request body is encoded with "zstd"')).toBe('Blocked by sandcat: POST x.test\nThe request body is encoded with "zstd"\n');
   });
 });
 

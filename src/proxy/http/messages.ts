@@ -26,23 +26,14 @@ export function policyDeniedText(method: string, host: string, decision: Decisio
     .join('\n');
 }
 
-/**
- * The secrets layer's messages start with "sandcat: blocked: " (they stand alone in logs and
- * errors); under the "Blocked by sandcat …" line that would say it twice.
- */
-function withoutPrefix(detail: string): string {
-  const rest = detail.replace(/^sandcat: blocked: /, '');
-  return rest === detail ? detail : rest.charAt(0).toUpperCase() + rest.slice(1);
-}
-
 /** A request refused for a secret (leak toward another host, or cleartext). `detail` names the secret, never a value. */
 export function secretBlockedText(method: string, host: string, detail: string): string {
-  return [`Blocked by sandcat secret policy: ${method} ${host}`, withoutPrefix(detail), NO_RETRY, ''].join('\n');
+  return [`Blocked by sandcat secret policy: ${method} ${host}`, detail, NO_RETRY, ''].join('\n');
 }
 
 /** A request body sandcat cannot check (unknown content-encoding). */
 export function uncheckableBodyText(method: string, host: string, detail: string): string {
-  return [`Blocked by sandcat: ${method} ${host}`, withoutPrefix(detail), ''].join('\n');
+  return [`Blocked by sandcat: ${method} ${host}`, detail, ''].join('\n');
 }
 
 export function upstreamFailureText(method: string, host: string, cause: string): string {
